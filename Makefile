@@ -1,0 +1,47 @@
+# microsig: one command to build the research report, one to run the tests.
+PY     ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: venv report test lab bench clean-runs
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first and pinned: an unpinned torch pulls several GB of CUDA wheels
+	$(BIN)/python -m pip install -q -c requirements.lock "torch==2.13.0"
+	$(BIN)/python -m pip install -q -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "microsig (.venv)" >/dev/null
+	touch $@
+
+venv: $(STAMP)
+
+## make report: set up, run every study whose data is present, build the book
+report: $(STAMP)
+	$(BIN)/microsig report
+
+## make test: set up, check the package matches the notebooks, run the notebook and pytest tests, check notebooks are clean
+test: $(STAMP)
+	$(BIN)/nbdev-export
+	@if [ -n "$$(git status --porcelain -- microsig)" ]; then \
+	  git status --porcelain -- microsig; \
+	  echo "microsig/ differs from what nbs/ exports: run nbdev-export and commit both"; exit 1; fi
+	$(BIN)/nbdev-test --n-workers 2 --timing
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/nbdev-clean
+	@if [ -n "$$(git status --porcelain -- nbs)" ]; then \
+	  git status --porcelain -- nbs; \
+	  echo "notebooks are not clean: run nbdev-clean and commit"; exit 1; fi
+
+## make lab: JupyterLab on 127.0.0.1 with the project's environment as its kernel
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) --notebook-dir=.
+
+## make bench: the data-layer benchmark (prints figures)
+bench: $(STAMP)
+	$(BIN)/python bench/data.py
+
+clean-runs:
+	rm -rf runs book/_build book/studies book/_toc.yml
