@@ -35,3 +35,9 @@ def test_bad_study_and_missing_chapter(tmp_path):
     with pytest.raises(MicrosigError, match="chapter 77_nothing has no notebook"):
         run_study(p, out=tmp_path)
     assert main(["run", str(tmp_path/"absent.yaml")]) == 1
+
+def test_a_parameter_no_chapter_declares_is_an_error(tmp_path):
+    p = tmp_path/"typo.yaml"
+    p.write_text("title: typo\nchapters: [00_data]\nparameters: {n_event: 5000}\n")
+    with pytest.raises(MicrosigError, match=r"parameter\(s\) \['n_event'\] are declared by none"):
+        run_study(p, out=tmp_path)
