@@ -39,6 +39,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'microsig.data._check_lobster': ('data.html#_check_lobster', 'microsig/data.py'),
                                'microsig.data._check_ohlcv': ('data.html#_check_ohlcv', 'microsig/data.py'),
                                'microsig.data._check_sample_zip': ('data.html#_check_sample_zip', 'microsig/data.py'),
+                               'microsig.data._chunks': ('data.html#_chunks', 'microsig/data.py'),
                                'microsig.data._compare': ('data.html#_compare', 'microsig/data.py'),
                                'microsig.data._detect_market': ('data.html#_detect_market', 'microsig/data.py'),
                                'microsig.data._diff': ('data.html#_diff', 'microsig/data.py'),
