@@ -41,3 +41,20 @@ def test_a_parameter_no_chapter_declares_is_an_error(tmp_path):
     p.write_text("title: typo\nchapters: [00_data]\nparameters: {n_event: 5000}\n")
     with pytest.raises(MicrosigError, match=r"parameter\(s\) \['n_event'\] are declared by none"):
         run_study(p, out=tmp_path)
+
+def test_report_runs_what_it_can_and_says_why_it_skipped(tmp_path, monkeypatch):
+    import shutil
+    from microsig.cli import report
+    params, book = tmp_path/"params", tmp_path/"book"
+    params.mkdir()
+    shutil.copytree(ROOT/"book", book, ignore=shutil.ignore_patterns("_build", "studies"))
+    (params/"synthetic.yaml").write_text("title: tiny synthetic\nchapters: [00_data]\nparameters: {n_events: 5000, levels: 3}\n")
+    (params/"lobster_goog.yaml").write_text("title: GOOG\nchapters: [00_data]\nrequires: [lobster/NOPE_message_10.csv]\n")
+    monkeypatch.setenv("MICROSIG_DATA_DIR", str(tmp_path/"no_data"))
+    lines = []
+    index = report(params=params, book=book, out=tmp_path/"runs", log=lines.append)
+    assert index.exists()
+    assert any(l.startswith("skipped lobster_goog: data not found") and "NOPE_message_10.csv" in l for l in lines)
+    assert (book/"_build"/"html"/"studies"/"synthetic"/"00_data.html").exists()
+    page = (book/"_build"/"html"/"studies"/"lobster_goog"/"not_run.html").read_text()
+    assert "did not run" in page and "NOPE_message_10.csv" in page
