@@ -58,3 +58,6 @@ def test_report_runs_what_it_can_and_says_why_it_skipped(tmp_path, monkeypatch):
     assert (book/"_build"/"html"/"studies"/"synthetic"/"00_data.html").exists()
     page = (book/"_build"/"html"/"studies"/"lobster_goog"/"not_run.html").read_text()
     assert "did not run" in page and "NOPE_message_10.csv" in page
+    # nbdev's hidden cells (test fixtures) stay out of the report
+    html = (book/"_build"/"html"/"studies"/"synthetic"/"00_data.html").read_text()
+    assert "from fastcore.test import" not in html and "Where data lives" in html
