@@ -79,7 +79,7 @@ def test_ternary_fixed_uses_weak_inequalities():
 
 def test_ternary_cost_alpha_from_spread_and_fee():
     mid = pd.Series([100.0, 100.03, 100.04, 100.0])  # moves of +3, +1 and -4 bps
-    book = pd.DataFrame({"ask_px_1": mid + 0.01, "bid_px_1": mid - 0.01})
+    book = pd.DataFrame({"ask_px_1": mid + 0.01, "ask_sz_1": 1.0, "bid_px_1": mid - 0.01, "bid_sz_1": 1.0})
     assert np.allclose(half_spread(book), 0.01)
     assert np.allclose(cost_alpha(mid, half_spread(book)), 0.02 / mid)   # two legs: one full spread, ~2 bps
     assert same(ternary_label(mid, 1, kind="cost", half_spread=half_spread(book)), [1, 0, -1, np.nan])
@@ -292,9 +292,11 @@ def test_regime_features_are_causal():
     assert np.allclose(realised_vol(p, "10s"), rv, equal_nan=True)   # one row a second: the same window
     q = p.copy(); q.iloc[30:] *= 2
     assert realised_vol(q, 10).iloc[:30].equals(rv.iloc[:30])
-    book = pd.DataFrame({"ask_px_1": [10.02], "bid_px_1": [9.98], "ask_sz_1": [5], "bid_sz_1": [7], "ask_sz_2": [1], "bid_sz_2": [np.nan]})
+    # a complete two-level book; the empty level 2 bid (price NaN) counts as size 0
+    book = pd.DataFrame({"ask_px_1": [10.02], "ask_sz_1": [5.0], "bid_px_1": [9.98], "bid_sz_1": [7.0],
+                         "ask_px_2": [10.03], "ask_sz_2": [1.0], "bid_px_2": [np.nan], "bid_sz_2": [0.0]})
     assert relative_spread(book).iloc[0] == pytest.approx(40.0) and top_depth(book, 2).iloc[0] == 13
-    with pytest.raises(MicrosigError, match="ask_sz_3"): top_depth(book, 3)
+    with pytest.raises(MicrosigError, match="level 3"): top_depth(book, 3)
 
 # ------------------------------------------------------------------------------------------------ no look-ahead
 def _all_labels(p, h):
