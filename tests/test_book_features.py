@@ -7,7 +7,7 @@ from microsig.features import (FEATURES, LEVEL1_SET, LEVEL10_SET, book_slope, de
                            feature_set, log_returns, mid_price, multilevel_ofi, order_flow_imbalance, queue_imbalance,
                            realized_volatility, spread, time_of_day, trade_flow, vwap_distance, weighted_depth,
                            weighted_mid)
-from microsig.features import _local_ns
+from microsig.features import _utc_offsets
 
 GOOG = data_dir()/"lobster/GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
 BINANCE = data_dir()/"binance/spot_btcusdt_2024080"
@@ -271,7 +271,10 @@ def test_time_of_day_across_dst():
     for tz in ("America/New_York", "Europe/London", "Australia/Sydney", "UTC"):
         idx = pd.DatetimeIndex(np.sort(np.random.default_rng(0).integers(
             pd.Timestamp("2021-01-01").value, pd.Timestamp("2024-12-31").value, 20_000)), tz="UTC").tz_convert(tz)
-        np.testing.assert_array_equal(_local_ns(idx), idx.tz_localize(None).as_unit("ns").asi8)
+        utc = idx.as_unit("ns").asi8
+        rows, offsets = _utc_offsets(idx, utc)
+        local = utc + np.repeat(offsets, np.diff(np.append(rows, len(utc))))
+        np.testing.assert_array_equal(local, idx.tz_localize(None).as_unit("ns").asi8)
     idx = pd.date_range("2024-03-10 01:00", "2024-03-10 04:00", freq="7min", tz="America/New_York")
     book = make_book([BASE] * len(idx)).set_axis(idx)
     f = time_of_day(book)
