@@ -364,7 +364,7 @@ def test_clock_labels_ignore_prices_after_t_plus_h(gaps, steps, h, data):
     (lambda: forward_return(pd.Series([1.0, 2.0], index=secs(1, 0)), "1s"), "back in time at row 1"),
     (lambda: ternary_label(P4, 1), "alpha is given exactly"),
     (lambda: ternary_label(P4, 1, kind="adaptive"), "fit_span is required"),
-    (lambda: ternary_label(P4, 1, kind="adaptive", fit_span=(10, 20)), "selects no rows"),
+    (lambda: ternary_label(P4, 1, kind="adaptive", fit_span=(10, 20)), "no rows inside"),
     (lambda: ternary_label(P4, 1, alpha=0.01, fit_span=(0, 2)), "only used with kind='adaptive'"),
     (lambda: ternary_label(P4, 1, kind="cost"), "zero everywhere"),
     (lambda: smoothed_label(P4, 1, 0.0), "alpha must be > 0"),
