@@ -7,7 +7,7 @@ from microsig.features import (FEATURES, LEVEL1_SET, LEVEL10_SET, book_slope, de
                            feature_set, log_returns, mid_price, multilevel_ofi, order_flow_imbalance, queue_imbalance,
                            realized_volatility, spread, time_of_day, trade_flow, vwap_distance, weighted_depth,
                            weighted_mid)
-from microsig.features import _utc_offsets
+from microsig.features import _book_data, _utc_offsets
 
 GOOG = data_dir()/"lobster/GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
 BINANCE = data_dir()/"binance/spot_btcusdt_2024080"
@@ -48,9 +48,10 @@ def make_book(rows, levels=1, start="2024-01-02 09:30", step="1s", tz="America/N
     idx = pd.date_range(start, periods=len(rows), freq=step, tz=tz, name="time")
     return pd.DataFrame(np.array(rows, dtype=float).reshape(len(rows), 4 * levels), index=idx, columns=book_columns(levels))
 
-def make_lob(book, trades=None, tick=TICK):
-    if trades is None: trades = pd.DataFrame({"price": [], "size": [], "side": []}, index=book.index[:0])
-    return LobData(book, trades, None, {"tick_size": tick, "levels": len(book.columns) // 4})
+def make_lob(book):
+    "A LobData around `book` with no trades."
+    trades = pd.DataFrame({"price": [], "size": [], "side": []}, index=book.index[:0])
+    return LobData(book, trades, None, {"tick_size": TICK, "levels": len(book.columns) // 4})
 
 def with_holes(book, seed, frac=0.05):
     "A copy of `book` with a fraction of its deeper levels (and a few best levels) emptied: price NaN, size 0."
@@ -138,6 +139,17 @@ def test_reference_binance():
     check_against_reference(lob.book, 10)
     f = feature_set(lob, LEVEL10_SET)
     assert len(f) == len(lob.book) and f["ofi_1"].notna().all()
+
+def test_book_is_read_in_place(sim):
+    # the loaders' and the simulator's books are one row-major array: the sweep reads it without a copy
+    cols = [sim.book[c].to_numpy() for c in book_columns(5)]
+    bk = _book_data(cols)
+    assert isinstance(bk, np.ndarray) and np.shares_memory(bk, cols[0]) and bk.shape == (len(sim.book), 20)
+    # a frame stored column by column (the parquet cache) is read column by column, still without a copy
+    cached = pd.DataFrame({c: sim.book[c].to_numpy().copy() for c in book_columns(5)}, index=sim.book.index)
+    bk = _book_data([cached[c].to_numpy() for c in book_columns(5)])
+    assert isinstance(bk, tuple) and all(np.shares_memory(a, cached[c].to_numpy()) for a, c in zip(bk, book_columns(5)))
+    pd.testing.assert_frame_equal(multilevel_ofi(cached, 5), multilevel_ofi(sim.book, 5))
 
 def test_reference_on_a_copied_book(sim):
     # columns out of LOBSTER order force the copying path of the book matrix
@@ -399,7 +411,9 @@ def perturb_after(lob, t, seed, by_row):
        holes=st.floats(0, 0.4), by_row=st.booleans())
 def test_causality_of_every_feature(n, levels, seed, t_frac, holes, by_row):
     lob = simulate_lob(n, levels=levels, seed=seed)
-    lob = LobData(with_holes(lob.book, seed, holes), lob.trades if by_row else lob.trades.drop(columns="event_row"), None, lob.meta)
+    # without holes the simulator's row-major book is read in place; with_holes copies it into a column-stored frame
+    book = lob.book if holes < 0.1 else with_holes(lob.book, seed, holes)
+    lob = LobData(book, lob.trades if by_row else lob.trades.drop(columns="event_row"), None, lob.meta)
     t = min(int(t_frac * n), n - 1)
     before = feature_set(lob, ALL_SPEC)
     after = feature_set(perturb_after(lob, t, seed + 1, by_row), ALL_SPEC)
