@@ -3,6 +3,7 @@
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': '', 'lib_path': 'microsig'},
   'syms': { 'microsig.clean': { 'microsig.clean.Flag': ('clean.html#flag', 'microsig/clean.py'),
                                 'microsig.clean._series': ('clean.html#_series', 'microsig/clean.py'),
+                                'microsig.clean.apply_flags': ('clean.html#apply_flags', 'microsig/clean.py'),
                                 'microsig.clean.clean': ('clean.html#clean', 'microsig/clean.py'),
                                 'microsig.clean.clean_bars': ('clean.html#clean_bars', 'microsig/clean.py'),
                                 'microsig.clean.cross_trades': ('clean.html#cross_trades', 'microsig/clean.py'),
