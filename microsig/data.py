@@ -20,7 +20,8 @@ __all__ = ['EVENT_TYPES', 'LOBSTER_LOADER_VERSION', 'OHLCV_LOADER_VERSION', 'OHL
            'read_bytes', 'parse_numeric_csv', 'lobster_files', 'book_quality', 'content_key', 'cache_save',
            'cache_load', 'load_lobster', 'bar_gaps', 'load_ohlcv', 'read_binance_capture', 'rebuild_binance_book',
            'binance_files', 'load_binance', 'bookticker_agreement', 'simulate_arrays', 'ofi_window', 'simulate_lob',
-           'fetch_lobster_sample', 'load_source']
+           'fetch_lobster_sample', 'load_source', 'MissingResultError', 'runs_dir', 'source_files', 'data_fingerprint',
+           'ResultStore']
 
 # %% ../nbs/00_data.ipynb #c8c77bd2
 class MicrosigError(ValueError):
@@ -1430,12 +1431,194 @@ def load_source(source:str="simulator", # one of SOURCES
                 n_events:int=200_000,   # simulator: number of events
                 seed:int=0,             # simulator: random seed
                 mode:str="queue",       # simulator dynamics
+                signal:float=0.0,       # simulator, martingale mode: planted OFI signal strength in [0, 1]
                 root=None,              # data directory (see `data_dir`)
                )->LobData|pd.DataFrame:
     "The study's data: `LobData` for order-book sources, a bar DataFrame for 'ohlcv'."
     if source not in SOURCES: raise MicrosigError(f"unknown source {source!r}; expected one of {SOURCES}")
-    if source == "simulator": return simulate_lob(n_events, levels=levels, seed=seed, mode=mode)
+    if source == "simulator": return simulate_lob(n_events, levels=levels, seed=seed, mode=mode, signal=signal)
     if path is None: raise MicrosigError(f"source {source!r} needs a path")
     if source == "lobster": return load_lobster(path, levels=levels, root=root)
     if source == "binance": return load_binance(path, levels=levels, root=root)
     return load_ohlcv(path, root=root)
+
+# %% ../nbs/00_data.ipynb #b8f5c501
+class MissingResultError(MicrosigError):
+    "A chapter's stored result is missing or stale: run the named chapter first."
+
+def runs_dir(path=None, # explicit runs folder
+            )->Path:
+    "Where studies run and store results: `path`, then `$MICROSIG_RUNS_DIR`, then `runs/` at the project root."
+    if path is not None: return Path(path).expanduser()
+    env = os.environ.get("MICROSIG_RUNS_DIR")
+    return Path(env).expanduser() if env else project_root()/"runs"
+
+def source_files(source:str,   # one of SOURCES
+                 path=None,    # the study's path parameter
+                 levels:int=10,# book levels (picks the LOBSTER file pair)
+                 root=None,    # data directory
+                )->list:
+    "The data files a source reads, in order (none for the simulator)."
+    if source == "simulator": return []
+    if path is None: raise MicrosigError(f"source {source!r} needs a path")
+    if source == "lobster":
+        msg, ob, _ = lobster_files(resolve_data_path(path, root), levels)
+        return [msg, ob]
+    if source == "binance": return binance_files(path, root)
+    return [resolve_data_path(path, root)]
+
+def data_fingerprint(source:str="simulator", # one of SOURCES
+                     path=None,              # file(s) for lobster, binance and ohlcv
+                     levels:int=10,          # book levels
+                     n_events:int=200_000,   # simulator: number of events
+                     seed:int=0,             # simulator: random seed
+                     mode:str="queue",       # simulator dynamics
+                     signal:float=0.0,       # simulator: planted signal strength
+                     root=None,              # data directory
+                    )->str:
+    "A short content hash of the study's data: the files' bytes, or the simulator's settings."
+    h = hashlib.sha256(f"{source}|levels={levels}".encode())
+    if source == "simulator":
+        h.update(json.dumps(dict(n_events=n_events, seed=seed, mode=mode, signal=signal), sort_keys=True).encode())
+    for f in source_files(source, path, levels, root):
+        with open(f, "rb") as fh: h.update(hashlib.file_digest(fh, "sha256").digest())
+    return h.hexdigest()[:16]
+
+# %% ../nbs/00_data.ipynb #09608e4c
+def _jsonable(x):
+    "Plain JSON types for hashing and manifests: tuples become lists, paths and numpy scalars plain values."
+    if isinstance(x, dict): return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic): return x.item()
+    if isinstance(x, Path): return str(x)
+    if x is None or isinstance(x, (bool, int, float, str)): return x
+    raise MicrosigError(f"store key parameter {x!r} ({type(x).__name__}) is not a plain JSON value")
+
+def _save_object(folder:Path, name:str, obj)->dict:
+    "Write one object in its own format; returns how to read it back."
+    if isinstance(obj, pd.Series): obj = obj.to_frame(obj.name if obj.name is not None else "__series__"); kind = "series"
+    else: kind = None
+    if isinstance(obj, pd.DataFrame):
+        obj.to_parquet(folder/f"{name}.parquet", compression="lz4"); return {"kind": kind or "frame"}
+    if isinstance(obj, np.ndarray): np.save(folder/f"{name}.npy", obj, allow_pickle=False); return {"kind": "array"}
+    if hasattr(obj, "_store_save"):
+        (folder/name).mkdir(); obj._store_save(folder/name)
+        return {"kind": "custom", "class": f"{type(obj).__module__}:{type(obj).__qualname__}"}
+    mod = type(obj).__module__
+    if mod.startswith("xgboost") and hasattr(obj, "save_model") and hasattr(obj, "get_params"):
+        obj.save_model(folder/f"{name}.json")
+        return {"kind": "xgboost", "class": f"{mod}:{type(obj).__qualname__}", "params": _json_params(obj.get_params())}
+    if mod.startswith("torch") or any(c.__module__.startswith("torch.nn") for c in type(obj).__mro__[1:]):
+        import torch
+        torch.save(obj.state_dict(), folder/f"{name}.pt")
+        init = getattr(obj, "init_kwargs", None)
+        if init is None: raise MicrosigError(f"store: torch module {name!r} has no init_kwargs to rebuild it from")
+        return {"kind": "torch", "class": f"{mod}:{type(obj).__qualname__}", "init": _jsonable(init)}
+    try:
+        (folder/f"{name}.json").write_text(json.dumps(_jsonable(obj))); return {"kind": "json"}
+    except MicrosigError: pass
+    import joblib
+    joblib.dump(obj, folder/f"{name}.joblib"); return {"kind": "joblib"}
+
+def _json_params(p:dict)->dict:
+    "An estimator's parameters that are plain values (others, such as callbacks, are not restored)."
+    out = {}
+    for k, v in p.items():
+        try: out[k] = _jsonable(v)
+        except MicrosigError: pass
+    return out
+
+def _class(path:str):
+    import importlib
+    mod, _, qual = path.partition(":")
+    obj = importlib.import_module(mod)
+    for part in qual.split("."): obj = getattr(obj, part)
+    return obj
+
+def _load_object(folder:Path, name:str, how:dict):
+    "Read one object back as `_save_object` wrote it."
+    kind = how["kind"]
+    if kind in ("frame", "series"):
+        df = pq.read_table(folder/f"{name}.parquet").to_pandas()
+        if kind == "frame": return df
+        s = df.iloc[:, 0]
+        return s.rename(None) if s.name == "__series__" else s
+    if kind == "array": return np.load(folder/f"{name}.npy", allow_pickle=False)
+    if kind == "json": return json.loads((folder/f"{name}.json").read_text())
+    if kind == "custom": return _class(how["class"])._store_load(folder/name)
+    if kind == "xgboost":
+        m = _class(how["class"])(**how["params"]); m.load_model(folder/f"{name}.json"); return m
+    if kind == "torch":
+        import torch
+        m = _class(how["class"])(**how["init"])
+        m.load_state_dict(torch.load(folder/f"{name}.pt", weights_only=True)); m.eval(); return m
+    import joblib
+    return joblib.load(folder/f"{name}.joblib")
+
+# %% ../nbs/00_data.ipynb #d7779e24
+class ResultStore:
+    "What each chapter of a study hands on, under `<runs>/<study>/store/<chapter>/<key>/`."
+    def __init__(self, study:str, # the study's name (its params/<study>.yaml stem)
+                 root=None,       # the runs folder (see `runs_dir`)
+                ):
+        self.study, self.folder = study, runs_dir(root)/study/"store"
+
+    def key(self, chapter:str, params:dict)->str:
+        "The result's key: a hash of the chapter, its parameters (with the data's fingerprint) and the package version."
+        from microsig import __version__
+        blob = json.dumps({"chapter": chapter, "params": _jsonable(params), "version": __version__}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def path(self, chapter:str, params:dict)->Path: return self.folder/chapter/self.key(chapter, params)
+
+    def exists(self, chapter:str, params:dict)->bool:
+        "Whether a complete result with exactly these parameters, data and code version is stored."
+        return (self.path(chapter, params)/"manifest.json").exists()
+
+    def save(self, chapter:str, # the chapter that produced the objects, e.g. '04_baselines'
+             params:dict,       # what the objects depend on; include `data=data_fingerprint(...)`
+             **objects,         # name -> DataFrame, array, JSON value, model, ...
+            )->str:             # the key
+        "Store the objects atomically; a complete result with the same key is replaced."
+        from microsig import __version__
+        final = self.path(chapter, params)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+        try:
+            files = {name: _save_object(tmp, name, obj) for name, obj in objects.items()}
+            manifest = {"study": self.study, "chapter": chapter, "key": final.name, "version": __version__,
+                        "params": _jsonable(params), "objects": files, "saved": pd.Timestamp.now("UTC").isoformat()}
+            (tmp/"manifest.json").write_text(json.dumps(manifest, indent=1))
+            if final.exists(): shutil.rmtree(final)
+            tmp.rename(final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True); raise
+        return final.name
+
+    def _why_missing(self, chapter:str, params:dict)->str:
+        "What the stored results of this chapter differ in, for the error message."
+        from microsig import __version__
+        want = _jsonable(params)
+        others = sorted((self.folder/chapter).glob("*/manifest.json"), key=lambda f: f.stat().st_mtime, reverse=True)
+        if not others: return "no result of it is stored"
+        m = json.loads(others[0].read_text())
+        diff = [f"{k}: stored {m['params'].get(k)!r}, wanted {want.get(k)!r}" for k in sorted(set(want) | set(m["params"]))
+                if m["params"].get(k) != want.get(k)]
+        if m["version"] != __version__: diff.append(f"package version: stored {m['version']}, now {__version__}")
+        return f"{len(others)} stored result(s) differ; the latest in " + "; ".join(diff[:6])
+
+    def load(self, chapter:str, # the chapter that produced the result
+             params:dict,       # the same parameters it was saved with
+             name:str=None,     # one object (default: all, as a dict)
+            ):
+        "The stored objects; `MissingResultError` naming the chapter to run when there are none with this key."
+        d = self.path(chapter, params)
+        if not (d/"manifest.json").exists():
+            raise MissingResultError(f"study {self.study!r}: no stored result of chapter {chapter} for these parameters "
+                                     f"({self._why_missing(chapter, params)}); run it first: "
+                                     f"`microsig run params/{self.study}.yaml --chapters {chapter}` or run nbs/{chapter}.ipynb")
+        objs = json.loads((d/"manifest.json").read_text())["objects"]
+        if name is not None:
+            if name not in objs: raise MissingResultError(f"{d}: chapter {chapter} stored {sorted(objs)}, not {name!r}")
+            return _load_object(d, name, objs[name])
+        return {n: _load_object(d, n, how) for n, how in objs.items()}
