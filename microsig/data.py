@@ -1622,3 +1622,24 @@ class ResultStore:
             if name not in objs: raise MissingResultError(f"{d}: chapter {chapter} stored {sorted(objs)}, not {name!r}")
             return _load_object(d, name, objs[name])
         return {n: _load_object(d, n, how) for n, how in objs.items()}
+
+# %% ../nbs/00_data.ipynb #9fd61fe3
+def _latest(self, chapter:str, # the upstream chapter
+            match:dict,        # parameters the result must have (a subset of what it was saved with)
+           )->tuple:           # (key, objects)
+    "The most recent result of `chapter` made by this package version whose parameters include `match`."
+    from microsig import __version__
+    want, found = _jsonable(match), []
+    for f in (self.folder/chapter).glob("*/manifest.json"):
+        m = json.loads(f.read_text())
+        if m["version"] == __version__ and all(m["params"].get(k) == v for k, v in want.items()): found.append((m["saved"], m))
+    if not found:
+        raise MissingResultError(f"study {self.study!r}: no stored result of chapter {chapter} for "
+                                 f"{', '.join(f'{k}={v!r}' for k, v in want.items() if k != 'data')} with this data and "
+                                 f"package version ({self._why_missing(chapter, match)}); run it first: "
+                                 f"`microsig run params/{self.study}.yaml --chapters {chapter}` or run nbs/{chapter}.ipynb")
+    m = max(found, key=lambda t: t[0])[1]
+    d = self.folder/chapter/m["key"]
+    return m["key"], {n: _load_object(d, n, how) for n, how in m["objects"].items()}
+
+ResultStore.latest = _latest

@@ -9,13 +9,16 @@ from numbers import Integral, Real
 from typing import NamedTuple
 import numpy as np, pandas as pd
 from numba import njit
-from .data import MicrosigError, LobData, time_ns, time_mask, span_mask, load_source
-from .features import spread, depth_profile
+from .data import (MicrosigError, LobData, time_ns, time_mask, span_mask, load_source, book_columns, ofi_window,
+                           data_fingerprint, ResultStore, simulate_lob)
+from .clean import clean, clean_bars
+from .features import spread, depth_profile, feature_set, bar_features, LEVEL1_SET, LEVEL10_SET
 
 # %% auto #0
-__all__ = ['label_end', 'forward_return', 'direction_label', 'half_spread', 'cost_alpha', 'fit_alpha', 'ternary_label',
-           'smoothed_label', 'triple_barrier', 'label_uniqueness', 'sample_weights', 'class_weights', 'class_balance',
-           'RegimeModel', 'fit_regimes', 'regime', 'realised_vol', 'relative_spread', 'top_depth', 'regime_table']
+__all__ = ['DATASET_VERSION', 'label_end', 'forward_return', 'direction_label', 'half_spread', 'cost_alpha', 'fit_alpha',
+           'ternary_label', 'smoothed_label', 'triple_barrier', 'label_uniqueness', 'sample_weights', 'class_weights',
+           'class_balance', 'RegimeModel', 'fit_regimes', 'regime', 'realised_vol', 'relative_spread', 'top_depth',
+           'regime_table', 'build_dataset', 'dataset_match', 'load_dataset']
 
 # %% ../nbs/03_labels.ipynb #71614343
 def _horizon(h, name:str="horizon")->tuple:
@@ -530,3 +533,107 @@ def regime_table(labels:pd.Series,  # labels (NaN unlabelled)
         names.append(int(r) if r is not None else "all")
     out = pd.DataFrame(rows, index=pd.Index(names, name="regime"))
     return out.astype({"n": int})
+
+# %% ../nbs/03_labels.ipynb #eb11baf0
+def _next_change(mid:np.ndarray)->tuple:
+    "Per row: the row of the next mid change (-1 if none) and its sign."
+    c = np.flatnonzero(np.diff(mid) != 0) + 1
+    k = np.searchsorted(c, np.arange(len(mid)), side="right")
+    j = np.where(k < len(c), c[np.minimum(k, len(c) - 1)] if len(c) else 0, -1)
+    sign = np.where(j >= 0, np.sign(mid[np.maximum(j, 0)] - mid), np.nan)
+    return j.astype(np.int64), sign
+
+def _horizon_columns(price:pd.Series, h:int, smoothed:bool)->dict:
+    "l_h, ret_h, t1_h and pos1_h for a horizon of h rows."
+    n = len(price)
+    pos = np.arange(n) + h
+    ok = pos < n
+    l = smoothed_label(price, h, 1.0)["l"].to_numpy() if smoothed else forward_return(price, h).to_numpy() / 1e4
+    return {f"l_{h}": l, f"ret_{h}": forward_return(price, h).to_numpy(),
+            f"t1_{h}": pd.Series(price.index.take(np.where(ok, pos, 0))).where(ok).to_numpy(),
+            f"pos1_{h}": np.where(ok, pos, -1)}
+
+def _planted_p_up(lob:LobData, raw_rows:np.ndarray, move_pos:np.ndarray)->np.ndarray:
+    "The simulator's P(next move up), from OFI_W over the raw events before each move."
+    m = lob.meta
+    if m.get("source") != "simulator" or m.get("mode") != "martingale": return None
+    scale = float(m.get("signal_scale") or 500.0)  # simulate_arrays' defaults: queue_mean 500 shares, W = 50
+    ofi = ofi_window(lob.book.to_numpy()[:, :4], int(m.get("signal_window") or 50))
+    r = raw_rows[np.maximum(move_pos, 0)] - 1
+    p = 0.5 + 0.5 * float(m["signal"]) * np.tanh(ofi[np.maximum(r, 0)] / scale)
+    return np.where((move_pos >= 0) & (r >= 0), p, np.nan)
+
+# %% ../nbs/03_labels.ipynb #42ecca0e
+DATASET_VERSION = "dataset-1"
+
+def _drop_warmup(ds:pd.DataFrame, features:list)->tuple:
+    "Drop the leading rows whose features are not all defined yet; (frame, rows dropped)."
+    ok = np.isfinite(ds[features].to_numpy(float)).all(axis=1)
+    first = int(np.argmax(ok)) if ok.any() else len(ds)
+    return ds.iloc[first:], first
+
+def build_dataset(data,                # LobData (book sources) or validated bars (ohlcv)
+                  horizons=(10, 50),   # label horizons in rows: book events or bars
+                  feature_spec=None,   # book: a feature_set spec (default LEVEL10_SET, LEVEL1_SET for one level)
+                  **clean_options,     # options of `clean` (books) passed through
+                 )->tuple:             # (dataset frame, info dict)
+    "The modelling table: cleaned samples, causal features, raw book columns and forward targets."
+    hs = [int(h) for h in horizons]
+    if not hs or min(hs) < 1: raise MicrosigError(f"horizons must be positive row counts, got {horizons!r}")
+    if isinstance(data, LobData):
+        raw = data.book.assign(_raw_row=np.arange(len(data.book)))
+        cleaned, report = clean(LobData(raw, data.trades, data.events, data.meta, data.ticker), **clean_options)
+        raw_rows = cleaned.book.pop("_raw_row").to_numpy()
+        spec = feature_spec or (LEVEL10_SET if cleaned.levels >= 10 else LEVEL1_SET)
+        feats = feature_set(cleaned, spec)
+        book_cols = book_columns(cleaned.levels)
+        mid = (cleaned.book["ask_px_1"] + cleaned.book["bid_px_1"]) / 2
+        j, sign = _next_change(mid.to_numpy())
+        cols = {**{c: cleaned.book[c].to_numpy() for c in book_cols}, "mid": mid.to_numpy(),
+                "half_spread": half_spread(cleaned.book).to_numpy(), "move": sign,
+                "t1_move": pd.Series(mid.index.take(np.maximum(j, 0))).where(j >= 0).to_numpy(), "pos1_move": j}
+        p_up = _planted_p_up(data, raw_rows, j)
+        if p_up is not None: cols["p_up_true"] = p_up
+        for h in hs: cols.update(_horizon_columns(mid, h, smoothed=True))
+        if "mid" in feats: del cols["mid"]  # the level-1 feature set has the mid already
+        ds = pd.concat([feats, pd.DataFrame(cols, index=feats.index)], axis=1)
+        kind, tick, rows_in = "book", cleaned.meta.get("tick_size"), len(data.book)
+        cleaning = report.reset_index().to_dict("records")
+    else:
+        bars, report = clean_bars(data)
+        feats = bar_features(bars)
+        if len(feats) != len(bars): raise MicrosigError(f"bar_features returned {len(feats)} rows for {len(bars)} bars")
+        close = pd.Series(bars["close"].to_numpy(), index=feats.index)
+        cols = {k: bars[k].to_numpy() for k in ("open", "high", "low", "close")}
+        for h in hs: cols.update(_horizon_columns(close, h, smoothed=False))
+        ds = pd.concat([feats, pd.DataFrame(cols, index=feats.index)], axis=1)
+        book_cols, kind, tick, rows_in = [], "bars", None, len(data)
+        cleaning = report.reset_index().to_dict("records")
+    features = list(feats.columns)
+    ds, dropped = _drop_warmup(ds, features)
+    # positions shift with the dropped warm-up rows; end rows past the table stay -1
+    for c in [c for c in ds.columns if c.startswith("pos1_")]:
+        v = ds[c].to_numpy() - dropped
+        ds[c] = np.where(v >= 0, v, -1)
+    info = {"version": DATASET_VERSION, "kind": kind, "features": features, "book_columns": book_cols,
+            "horizons": hs, "tick_size": tick, "rows_in": rows_in, "rows": len(ds), "dropped": {"warm-up": dropped},
+            "cleaning": cleaning, "symbol": getattr(data, "meta", {}).get("symbol", "BTCUSDT" if kind == "bars" else None),
+            "nan_features": {c: int(n) for c, n in ds[features].isna().sum().items() if n}}
+    return ds, info
+
+# %% ../nbs/03_labels.ipynb #862f9b49
+def dataset_match(source="simulator", path=None, levels=10, n_events=200_000, seed=0, mode="queue", signal=0.0,
+                  data_root=None, # the study's data parameters, as every chapter declares them
+                  horizons=(10, 50), # label horizons
+                 )->dict:
+    "What a later chapter asks of the stored dataset: the data's fingerprint, its levels and the horizons."
+    return {"data": data_fingerprint(source, path, levels, n_events, seed, mode, signal, data_root),
+            "levels": int(levels), "horizons": [int(h) for h in horizons]}
+
+def load_dataset(study:str,  # the study's name
+                 root=None,  # runs folder (see `runs_dir`)
+                 **params,   # the data parameters and horizons, as for `dataset_match`
+                )->tuple:    # (dataset frame, info); info['key'] is the stored dataset's key
+    "The modelling dataset 03_labels stored for this study and data; `MissingResultError` if it has not run."
+    key, objs = ResultStore(study, root).latest("03_labels", dataset_match(**params))
+    return objs["dataset"], {**objs["info"], "key": key}
