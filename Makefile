@@ -28,7 +28,10 @@ test: $(STAMP)
 	@if [ -n "$$(git status --porcelain -- microsig)" ]; then \
 	  git status --porcelain -- microsig; \
 	  echo "microsig/ differs from what nbs/ exports: run nbdev-export and commit both"; exit 1; fi
-	$(BIN)/nbdev-test --n-workers 2 --timing
+	# 00-03 and the runner in parallel; 04-07 in order, each reads what the one before stored in runs/
+	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|90)_'
+	for nb in 04_baselines 05_sequence 06_calibration 07_backtest; do \
+	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/nbdev-clean
 	@if [ -n "$$(git status --porcelain -- nbs)" ]; then \
@@ -39,9 +42,9 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) --notebook-dir=.
 
-## make bench: the data-layer benchmark (prints figures)
+## make bench: every benchmark (prints figures); `microsig bench NAME` runs one
 bench: $(STAMP)
-	$(BIN)/python bench/data.py
+	for b in data features models backtest; do $(BIN)/microsig bench $$b || exit 1; done
 
 clean-runs:
 	rm -rf runs book/_build book/studies book/_toc.yml
