@@ -6,11 +6,11 @@
 from __future__ import annotations
 from typing import NamedTuple
 import numpy as np, pandas as pd
-from .data import LobData, MicrosigError, load_source, bar_gaps, time_ns
+from .data import LobData, MicrosigError, load_source, bar_gaps, time_ns, invalid_levels
 
 # %% auto #0
-__all__ = ['Flag', 'crossed_book', 'quote_age', 'stale_quotes', 'trading_halts', 'cross_trades', 'duplicate_timestamps',
-           'mid_jumps', 'event_bursts', 'session_window', 'apply_flags', 'clean', 'clean_bars']
+__all__ = ['Flag', 'crossed_book', 'impossible_levels', 'quote_age', 'stale_quotes', 'trading_halts', 'cross_trades',
+           'duplicate_timestamps', 'mid_jumps', 'event_bursts', 'session_window', 'apply_flags', 'clean', 'clean_bars']
 
 # %% ../nbs/01_clean.ipynb #07e88f6b
 class Flag(NamedTuple):
@@ -29,6 +29,14 @@ def crossed_book(book:pd.DataFrame,   # book with bid_px_1 and ask_px_1
     with np.errstate(invalid="ignore"):
         m = (b >= a) if locked else (b > a)
     return Flag(m, "crossed or locked book" if locked else "crossed book")
+
+# %% ../nbs/01_clean.ipynb #6f4a8505
+def impossible_levels(book:pd.DataFrame, # book in LOBSTER columns
+                     )->Flag:
+    "Rows with a negative size, a price <= 0 or a size on an empty level at any level."
+    m = invalid_levels(book)
+    return Flag(m["negative_size_rows"] | m["nonpositive_price_rows"] | m["sized_empty_level_rows"],
+                "impossible level (size < 0, price <= 0 or size on an empty level)")
 
 # %% ../nbs/01_clean.ipynb #3be1f407
 def quote_age(book:pd.DataFrame)->np.ndarray:
@@ -145,6 +153,7 @@ def clean(lob:LobData,              # the data to clean
     "The cleaned `LobData` and a report: rows in, rows flagged and removed per reason, rows out."
     book, n = lob.book, len(lob.book)
     flags = []
+    flags.append(impossible_levels(book))
     if crossed: flags.append(crossed_book(book))
     if halts: flags.append(trading_halts(lob.events, n))
     if crosses: flags.append(cross_trades(lob.events, n))

@@ -17,11 +17,11 @@ __all__ = ['EVENT_TYPES', 'LOBSTER_LOADER_VERSION', 'OHLCV_LOADER_VERSION', 'OHL
            'SESSION_OPEN', 'LOT', 'LOBSTER_SAMPLE_URL', 'LOBSTER_SAMPLE_TICKERS', 'SOURCES', 'MicrosigError',
            'DataFormatError', 'MissingDataError', 'SequenceGapError', 'bad_input', 'project_root', 'data_dir',
            'cache_dir', 'resolve_data_path', 'book_columns', 'LobData', 'time_ns', 'time_mask', 'span_mask',
-           'read_bytes', 'parse_numeric_csv', 'lobster_files', 'book_quality', 'content_key', 'cache_save',
-           'cache_load', 'load_lobster', 'bar_gaps', 'load_ohlcv', 'read_binance_capture', 'rebuild_binance_book',
-           'binance_files', 'load_binance', 'bookticker_agreement', 'simulate_arrays', 'ofi_window', 'simulate_lob',
-           'fetch_lobster_sample', 'load_source', 'MissingResultError', 'runs_dir', 'source_files', 'data_fingerprint',
-           'ResultStore']
+           'read_bytes', 'parse_numeric_csv', 'lobster_files', 'invalid_levels', 'book_quality', 'content_key',
+           'cache_save', 'cache_load', 'load_lobster', 'bar_gaps', 'load_ohlcv', 'read_binance_capture',
+           'rebuild_binance_book', 'binance_files', 'load_binance', 'bookticker_agreement', 'simulate_arrays',
+           'ofi_window', 'simulate_lob', 'fetch_lobster_sample', 'load_source', 'MissingResultError', 'runs_dir',
+           'source_files', 'data_fingerprint', 'ResultStore']
 
 # %% ../nbs/00_data.ipynb #c8c77bd2
 class MicrosigError(ValueError):
@@ -252,7 +252,7 @@ def parse_numeric_csv(path,          # file name, for error messages
     return np.concatenate([out[first_line[k]-1:first_line[k]-1+r] for k, r in enumerate(rows)])
 
 # %% ../nbs/00_data.ipynb #6a3fc1fe
-LOBSTER_LOADER_VERSION = "lobster-1"
+LOBSTER_LOADER_VERSION = "lobster-2"
 _LOBSTER_RE = re.compile(r"^(?P<symbol>[^_]+)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_"
                          r"(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(\.gz)?$")
 _MESSAGE_COLS = ["time", "type", "order_id", "size", "price", "direction"]
@@ -310,8 +310,11 @@ def _lobster_frames(msg:np.ndarray, ob:np.ndarray, info:dict, tz:str)->tuple:
     idx = pd.DatetimeIndex(ns.view("M8[ns]"), name="time").tz_localize("UTC").tz_convert(tz)
     book = ob  # parsed for this call alone: edited in place
     px, sz = book[:, 0::2], book[:, 1::2]
-    empty = (np.abs(px) >= _DUMMY_PRICE) | (sz <= 0)
-    px[empty] = np.nan; sz[empty] = 0.0
+    # LOBSTER marks an empty level with a +-9999999999 price and size 0. Anything else odd (a negative size, a
+    # price <= 0, a size on an empty level) is kept as it is, so that `book_quality` counts it and 01_clean flags it.
+    sentinel = np.abs(px) >= _DUMMY_PRICE
+    empty = (sentinel & (sz == 0)) | ((sz == 0) & (px > 0))
+    px[sentinel] = np.nan; sz[empty] = 0.0
     px /= 10_000.0
     book = pd.DataFrame(book, index=idx, columns=book_columns(levels), copy=False)
     etype = msg[:, 1].astype("int8")
@@ -327,12 +330,20 @@ def _lobster_frames(msg:np.ndarray, ob:np.ndarray, info:dict, tz:str)->tuple:
                            "event_row": np.flatnonzero(is_trade)}, index=idx[is_trade])
     return book, events, trades
 
+def invalid_levels(book:pd.DataFrame)->dict:
+    "Row masks of impossible levels: a negative size, a price <= 0, a size on an empty (NaN-price) level."
+    px = book[[c for c in book.columns if re.fullmatch(r"(ask|bid)_px_\d+", c)]].to_numpy(float)
+    sz = book[[c.replace("_px_", "_sz_") for c in book.columns if re.fullmatch(r"(ask|bid)_px_\d+", c)]].to_numpy(float)
+    return {"negative_size_rows": (sz < 0).any(axis=1), "nonpositive_price_rows": (px <= 0).any(axis=1),
+            "sized_empty_level_rows": (np.isnan(px) & (sz != 0)).any(axis=1)}
+
 def book_quality(book:pd.DataFrame)->dict:
-    "Counts of crossed (bid > ask) and locked (bid == ask) rows and of rows missing a best bid or ask."
+    "Counts of crossed (bid > ask), locked (bid == ask) and one-sided rows, and of rows with impossible levels."
     a, b = book["ask_px_1"].to_numpy(), book["bid_px_1"].to_numpy()
     both = ~(np.isnan(a) | np.isnan(b))
     return {"rows": int(len(book)), "crossed_rows": int((b[both] > a[both]).sum()),
-            "locked_rows": int((b[both] == a[both]).sum()), "one_sided_rows": int((~both).sum())}
+            "locked_rows": int((b[both] == a[both]).sum()), "one_sided_rows": int((~both).sum()),
+            **{k: int(m.sum()) for k, m in invalid_levels(book).items()}}
 
 # %% ../nbs/00_data.ipynb #562572ca
 def content_key(files,          # source files, in order
@@ -816,7 +827,7 @@ def rebuild_binance_book(paths, levels=10, resync=False, market=None) -> dict:
     return {"book": book, "trades": trades, "ticker": ticker, "gaps": gaps_df, "stats": stats, "meta": meta}
 
 # %% ../nbs/00_data.ipynb #6f4c16fc
-BINANCE_LOADER_VERSION = "binance-1"
+BINANCE_LOADER_VERSION = "binance-2"
 
 def binance_files(path,       # a capture file, a list of files that continue each other, or a file-name prefix
                   root=None,  # data directory (see `data_dir`)
