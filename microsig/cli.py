@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #906014a4
 from __future__ import annotations
-import argparse, json, os, re, shutil, subprocess, sys, time
+import argparse, contextlib, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 import yaml
 from .data import MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL
@@ -35,6 +35,17 @@ def missing_data(study:dict, root=None)->list:
     return [r for r in study["requires"] if not (data_dir(root)/r).exists()]
 
 # %% ../nbs/90_cli.ipynb #7ed547d8
+@contextlib.contextmanager
+def _env(**values):
+    "Set environment variables for the duration of a block."
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
 def run_study(study,                 # a study YAML path or a loaded study
               out=None,              # output folder (default: runs/ at the project root)
               chapters=None,         # run only these chapters (names such as '00_data')
@@ -60,8 +71,10 @@ def run_study(study,                 # a study YAML path or a loaded study
         t0 = time.time()
         log(f"[{s['name']}] {ch} ...")
         params = {k: v for k, v in s["parameters"].items() if k in declared[ch]}
-        pm.execute_notebook(str(root/"nbs"/f"{ch}.ipynb"), str(dest/f"{ch}.ipynb"), parameters=params, cwd=str(dest),
-                            kernel_name="python3", progress_bar=False, log_output=False)
+        # the chapters' result store lives beside the executed notebooks (the kernel inherits the environment)
+        with _env(MICROSIG_RUNS_DIR=str(dest.parent)):
+            pm.execute_notebook(str(root/"nbs"/f"{ch}.ipynb"), str(dest/f"{ch}.ipynb"), parameters=params, cwd=str(dest),
+                                kernel_name="python3", progress_bar=False, log_output=False)
         log(f"[{s['name']}] {ch} done in {time.time()-t0:.0f} s")
         done.append(dest/f"{ch}.ipynb")
     return done
