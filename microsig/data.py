@@ -21,7 +21,7 @@ __all__ = ['EVENT_TYPES', 'LOBSTER_LOADER_VERSION', 'OHLCV_LOADER_VERSION', 'OHL
            'cache_save', 'cache_load', 'load_lobster', 'bar_gaps', 'load_ohlcv', 'read_binance_capture',
            'rebuild_binance_book', 'binance_files', 'load_binance', 'bookticker_agreement', 'simulate_arrays',
            'ofi_window', 'simulate_lob', 'fetch_lobster_sample', 'load_source', 'MissingResultError', 'runs_dir',
-           'source_files', 'data_fingerprint', 'ResultStore']
+           'source_files', 'data_fingerprint', 'code_version', 'ResultStore']
 
 # %% ../nbs/00_data.ipynb #c8c77bd2
 class MicrosigError(ValueError):
@@ -1567,6 +1567,17 @@ def _load_object(folder:Path, name:str, how:dict):
     return joblib.load(folder/f"{name}.joblib")
 
 # %% ../nbs/00_data.ipynb #d7779e24
+def code_version(chapter:str, # e.g. '04_baselines'
+                )->str:
+    "The package version plus a digest of the code a chapter's results depend on: its module and those of earlier chapters."
+    import microsig
+    lib = Path(microsig.__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(lib.glob("*.py")):
+        m = re.search(r"File to edit: \.\./nbs/(\d+)_", f.read_text()[:400])
+        if m and m.group(1) <= chapter.split("_")[0]: h.update(f.name.encode() + f.read_bytes())
+    return f"{microsig.__version__}+{h.hexdigest()[:10]}"
+
 class ResultStore:
     "What each chapter of a study hands on, under `<runs>/<study>/store/<chapter>/<key>/`."
     def __init__(self, study:str, # the study's name (its params/<study>.yaml stem)
@@ -1575,9 +1586,8 @@ class ResultStore:
         self.study, self.folder = study, runs_dir(root)/study/"store"
 
     def key(self, chapter:str, params:dict)->str:
-        "The result's key: a hash of the chapter, its parameters (with the data's fingerprint) and the package version."
-        from microsig import __version__
-        blob = json.dumps({"chapter": chapter, "params": _jsonable(params), "version": __version__}, sort_keys=True)
+        "The result's key: a hash of the chapter, its parameters (with the data's fingerprint) and the code version."
+        blob = json.dumps({"chapter": chapter, "params": _jsonable(params), "version": code_version(chapter)}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def path(self, chapter:str, params:dict)->Path: return self.folder/chapter/self.key(chapter, params)
@@ -1591,13 +1601,12 @@ class ResultStore:
              **objects,         # name -> DataFrame, array, JSON value, model, ...
             )->str:             # the key
         "Store the objects atomically; a complete result with the same key is replaced."
-        from microsig import __version__
         final = self.path(chapter, params)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
         try:
             files = {name: _save_object(tmp, name, obj) for name, obj in objects.items()}
-            manifest = {"study": self.study, "chapter": chapter, "key": final.name, "version": __version__,
+            manifest = {"study": self.study, "chapter": chapter, "key": final.name, "version": code_version(chapter),
                         "params": _jsonable(params), "objects": files, "saved": pd.Timestamp.now("UTC").isoformat()}
             (tmp/"manifest.json").write_text(json.dumps(manifest, indent=1))
             if final.exists(): shutil.rmtree(final)
@@ -1608,14 +1617,14 @@ class ResultStore:
 
     def _why_missing(self, chapter:str, params:dict)->str:
         "What the stored results of this chapter differ in, for the error message."
-        from microsig import __version__
+        now = code_version(chapter)
         want = _jsonable(params)
         others = sorted((self.folder/chapter).glob("*/manifest.json"), key=lambda f: f.stat().st_mtime, reverse=True)
         if not others: return "no result of it is stored"
         m = json.loads(others[0].read_text())
         diff = [f"{k}: stored {m['params'].get(k)!r}, wanted {want.get(k)!r}" for k in sorted(set(want) | set(m["params"]))
                 if m["params"].get(k) != want.get(k)]
-        if m["version"] != __version__: diff.append(f"package version: stored {m['version']}, now {__version__}")
+        if m["version"] != now: diff.append(f"code version: stored {m['version']}, now {now}")
         return f"{len(others)} stored result(s) differ; the latest in " + "; ".join(diff[:6])
 
     def load(self, chapter:str, # the chapter that produced the result
@@ -1638,16 +1647,15 @@ class ResultStore:
 def _latest(self, chapter:str, # the upstream chapter
             match:dict,        # parameters the result must have (a subset of what it was saved with)
            )->tuple:           # (key, objects)
-    "The most recent result of `chapter` made by this package version whose parameters include `match`."
-    from microsig import __version__
-    want, found = _jsonable(match), []
+    "The most recent result of `chapter` made by the current code whose parameters include `match`."
+    now, want, found = code_version(chapter), _jsonable(match), []
     for f in (self.folder/chapter).glob("*/manifest.json"):
         m = json.loads(f.read_text())
-        if m["version"] == __version__ and all(m["params"].get(k) == v for k, v in want.items()): found.append((m["saved"], m))
+        if m["version"] == now and all(m["params"].get(k) == v for k, v in want.items()): found.append((m["saved"], m))
     if not found:
         raise MissingResultError(f"study {self.study!r}: no stored result of chapter {chapter} for "
                                  f"{', '.join(f'{k}={v!r}' for k, v in want.items() if k != 'data')} with this data and "
-                                 f"package version ({self._why_missing(chapter, match)}); run it first: "
+                                 f"code version ({self._why_missing(chapter, match)}); run it first: "
                                  f"`microsig run params/{self.study}.yaml --chapters {chapter}` or run nbs/{chapter}.ipynb")
     m = max(found, key=lambda t: t[0])[1]
     d = self.folder/chapter/m["key"]
