@@ -4,13 +4,15 @@
 
 # %% ../nbs/90_cli.ipynb #906014a4
 from __future__ import annotations
-import argparse, contextlib, json, os, re, shutil, subprocess, sys, time
+import argparse, contextlib, hashlib, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
-import yaml
-from .data import MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL
+import numpy as np, pandas as pd, yaml
+from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL, runs_dir,
+                           data_fingerprint, code_version)
 
 # %% auto #0
-__all__ = ['load_study', 'missing_data', 'run_study', 'build_book', 'report', 'main']
+__all__ = ['load_study', 'missing_data', 'chapter_keys', 'run_study', 'study_summary', 'synthesis', 'reproducibility',
+           'build_book', 'report', 'main']
 
 # %% ../nbs/90_cli.ipynb #90ea00bf
 def load_study(path, # a study YAML file
@@ -46,16 +48,34 @@ def _env(**values):
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
+_FINGERPRINT_ARGS = ("source", "path", "levels", "n_events", "seed", "mode", "signal")
+
+def chapter_keys(study:dict, # a loaded study
+                 declared:dict, # chapter -> the parameters it declares
+                )->dict:     # chapter -> key
+    "Per chapter, a hash of its notebook, its parameters, the data, the code and every key before it in the study."
+    p = study["parameters"]
+    fp = data_fingerprint(**{k: p[k] for k in _FINGERPRINT_ARGS if k in p}, root=p.get("data_root"))
+    keys, chain = {}, ""
+    for ch in study["chapters"]:
+        src = (project_root()/"nbs"/f"{ch}.ipynb").read_bytes()
+        mine = {k: v for k, v in p.items() if k in declared[ch]}
+        chain = hashlib.sha256((chain + json.dumps(mine, sort_keys=True, default=str) + fp + code_version(ch)).encode()
+                               + hashlib.sha256(src).digest()).hexdigest()[:16]
+        keys[ch] = chain
+    return keys
+
 def run_study(study,                 # a study YAML path or a loaded study
               out=None,              # output folder (default: runs/ at the project root)
               chapters=None,         # run only these chapters (names such as '00_data')
+              force:bool=False,      # run even the chapters whose key is unchanged
               log=print,             # progress messages
              )->list:
-    "Execute the study's chapters with papermill; returns the executed notebooks' paths."
+    "Execute the study's chapters with papermill; a chapter whose key is unchanged keeps its executed notebook."
     import papermill as pm
     s = study if isinstance(study, dict) else load_study(study)
     root = project_root()
-    dest = Path(out or root/"runs")/s["name"]
+    dest = Path(out or runs_dir())/s["name"]
     dest.mkdir(parents=True, exist_ok=True)
     chapters = chapters or s["chapters"]
     declared = {}
@@ -66,55 +86,227 @@ def run_study(study,                 # a study YAML path or a loaded study
     # a parameter no chapter declares is a typo, not something to pass on silently
     unused = set(s["parameters"]) - set().union(*declared.values())
     if unused: raise MicrosigError(f"{s['name']}: parameter(s) {sorted(unused)} are declared by none of {list(declared)}")
+    keys = chapter_keys({**s, "chapters": list(dict.fromkeys([*s["chapters"], *chapters]))}, declared)
+    kept_file = dest/".chapter_keys.json"
+    kept = json.loads(kept_file.read_text()) if kept_file.exists() else {}
     done = []
     for ch in chapters:
+        nb_out = dest/f"{ch}.ipynb"
+        if not force and nb_out.exists() and kept.get(ch) == keys[ch]:
+            log(f"[{s['name']}] {ch} unchanged: kept {nb_out.name}")
+            done.append(nb_out); continue
         t0 = time.time()
         log(f"[{s['name']}] {ch} ...")
         params = {k: v for k, v in s["parameters"].items() if k in declared[ch]}
+        kept.pop(ch, None); kept_file.write_text(json.dumps(kept))
         # the chapters' result store lives beside the executed notebooks (the kernel inherits the environment)
         with _env(MICROSIG_RUNS_DIR=str(dest.parent)):
-            pm.execute_notebook(str(root/"nbs"/f"{ch}.ipynb"), str(dest/f"{ch}.ipynb"), parameters=params, cwd=str(dest),
+            pm.execute_notebook(str(root/"nbs"/f"{ch}.ipynb"), str(nb_out), parameters=params, cwd=str(dest),
                                 kernel_name="python3", progress_bar=False, log_output=False)
+        kept[ch] = keys[ch]; kept_file.write_text(json.dumps(kept))
         log(f"[{s['name']}] {ch} done in {time.time()-t0:.0f} s")
-        done.append(dest/f"{ch}.ipynb")
+        done.append(nb_out)
     return done
 
-# %% ../nbs/90_cli.ipynb #26f0e5c4
-def _copy_for_book(src:Path, dest:Path):
-    "Copy an executed chapter, turning nbdev's `#| hide` cells into jupyter-book's `remove-cell`."
+# %% ../nbs/90_cli.ipynb #1cbe617f
+_DIRECTIVE = re.compile(r"^\s*#\|\s*([\w-]+)", re.M)
+
+def _directives(src:str)->set: return set(_DIRECTIVE.findall(src))
+
+def _tag(cell:dict, tag:str):
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if tag not in tags: tags.append(tag)
+
+def _api_markdown(names:list, module:str)->str:
+    "Signature and docments of exported names, as nbdev's show_doc renders them (without its source link)."
+    import importlib
+    from nbdev.showdoc import BasicMarkdownRenderer
+    mod, out = importlib.import_module(module), []
+    for n in names:
+        obj = getattr(mod, n, None)
+        if obj is None or not callable(obj): continue
+        md = BasicMarkdownRenderer(obj)._repr_markdown_()
+        # a bold name, not a heading: the chapter's own sections keep the page's outline
+        body = md[md.index("###"):].split("\n", 1)[1]
+        out.append(f"**`{n}`**\n{body}")
+    return "\n\n".join(out)
+
+def _copy_for_book(src:Path,        # an executed chapter
+                   dest:Path,       # where the book reads it
+                   mode:str="results", # 'results': code inputs removed; 'method': code shown, API documented
+                  ):
+    "Copy an executed chapter for the book, tagging cells for what the reader should see."
     nb = json.loads(Path(src).read_text())
+    module = None
+    cells = []
     for c in nb["cells"]:
-        if "".join(c.get("source", "")).lstrip().startswith("#| hide"):
-            tags = c.setdefault("metadata", {}).setdefault("tags", [])
-            if "remove-cell" not in tags: tags.append("remove-cell")
+        s = "".join(c.get("source", ""))
+        d = _directives(s)
+        if "default_exp" in d: module = "microsig." + re.search(r"default_exp\s+(\S+)", s).group(1)
+        tags = c.get("metadata", {}).get("tags", [])
+        if c["cell_type"] != "code": cells.append(c); continue
+        if "hide" in d or "default_exp" in d or "injected-parameters" in tags or "parameters" in tags:
+            _tag(c, "remove-cell")
+        elif mode == "results":
+            if "export" in d or "exporti" in d or not c.get("outputs"): _tag(c, "remove-cell")
+            elif "echo: true" not in s: _tag(c, "remove-input")
+            # warnings and progress bars are for whoever ran the chapter, not for the reader
+            c["outputs"] = [o for o in c.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        elif "export" in d and module:
+            _tag(c, "hide-input")
+            names = [n for n in re.findall(r"^(?:def|class)\s+([A-Za-z]\w*)", s, re.M)]
+            cells.append(c)
+            api = _api_markdown(names, module)
+            if api: cells.append({"cell_type": "markdown", "id": f"api-{len(cells)}", "metadata": {}, "source": api})
+            continue
+        cells.append(c)
+    nb["cells"] = cells
     Path(dest).write_text(json.dumps(nb))
 
+# %% ../nbs/90_cli.ipynb #1220a636
+def _newest(study:str, chapter:str, out=None)->dict|None:
+    "The objects of a chapter's most recent stored result in a study, or None."
+    folder = runs_dir(out)/study/"store"/chapter
+    mans = sorted(folder.glob("*/manifest.json"), key=lambda f: json.loads(f.read_text())["saved"])
+    if not mans: return None
+    m = json.loads(mans[-1].read_text())
+    from microsig.data import _load_object
+    return {n: _load_object(mans[-1].parent, n, how) for n, how in m["objects"].items()}
+
+def _md_table(df:pd.DataFrame, floatfmt=".3f")->str:
+    "A DataFrame as a Markdown table."
+    cols = [str(c) for c in df.columns]
+    rows = ["| " + " | ".join([str(df.index.name or "")] + cols) + " |", "|" + "---|" * (len(cols) + 1)]
+    for i, r in df.iterrows():
+        cells = [f"{v:{floatfmt}}" if isinstance(v, (float, np.floating)) and np.isfinite(v) else ("–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else str(v)) for v in r]
+        rows.append("| " + " | ".join([str(i)] + cells) + " |")
+    return "\n".join(rows)
+
+def _model_table(study:str, out=None)->pd.DataFrame|None:
+    "Test metrics of every model of chapters 04 and 05 in a study: one row per (target, model)."
+    frames = []
+    for ch in ("04_baselines", "05_sequence"):
+        r = _newest(study, ch, out)
+        if r is not None and isinstance(r.get("metrics"), pd.DataFrame): frames.append(r["metrics"].assign(chapter=ch))
+    if not frames: return None
+    m = pd.concat(frames, ignore_index=True)
+    return m[m["split"] == "test"] if "split" in m else m
+
+def study_summary(study:dict, # a loaded study
+                  out=None,   # runs folder
+                 )->str:      # Markdown
+    "A one-screen summary of a study's findings, read from its stored results."
+    lines = [f"# {study['title']}: summary", "", study["description"].strip(), ""]
+    ds = _newest(study["name"], "03_labels", out)
+    if ds is not None:
+        info = ds["info"]
+        lines += [f"**Data.** {info['rows_in']:,} rows in; after cleaning and warm-up, {info['rows']:,} samples with "
+                  f"{len(info['features'])} features ({info['kind']}); label horizons {info['horizons']}.", ""]
+    m = _model_table(study["name"], out)
+    if m is not None and len(m):
+        key = "macro_f1" if "macro_f1" in m else m.columns[-1]
+        best = m.sort_values(key, ascending=False).groupby("target", sort=False).head(1).set_index("target")
+        base = m[m["model"].astype(str).str.startswith("base")].sort_values(key).groupby("target").tail(1).set_index("target")
+        t = pd.DataFrame({"best model": best["model"], f"its test {key}": best[key],
+                          "its MCC": best.get("mcc"), f"base rate {key}": base[key].reindex(best.index)})
+        t.index.name = "target"
+        lines += ["**Does it predict?** The best model per target on the test split, against the base rate:", "",
+                  _md_table(t), ""]
+    lines += ["The chapters below give the details: data, cleaning, features, labels, models, calibration and the "
+              "backtest, each with its tables and figures.", ""]
+    return "\n".join(lines)
+
+# %% ../nbs/90_cli.ipynb #32a409ad
+def _toc(studies:list, method:bool)->str:
+    "The book's table of contents: method, one part per study, synthesis."
+    parts = []
+    if method: parts.append({"caption": "Method", "chapters": [{"glob": "method/*"}]})
+    for s in studies:
+        ch = [{"file": f"studies/{s['name']}/summary"}]
+        if any((s.get("_book_pages") or [])): ch.append({"glob": f"studies/{s['name']}/0*"})
+        parts.append({"caption": s["title"], "chapters": ch})
+    parts.append({"caption": "Synthesis", "chapters": [{"file": "synthesis"}, {"file": "reproducibility"}]})
+    return "# written by `microsig report` from params/: do not edit\n" + yaml.safe_dump(
+        {"format": "jb-book", "root": "intro", "parts": parts}, sort_keys=False, allow_unicode=True)
+
+def synthesis(studies:list, out=None)->str:
+    "Models x targets x studies, read from the stored results."
+    lines = ["# Synthesis", "", "Every model's test macro F1 and MCC, per study and target (chapters 04 and 05).", ""]
+    rows = []
+    for s in studies:
+        m = _model_table(s["name"], out)
+        if m is None: continue
+        for _, r in m.iterrows():
+            rows.append({"study": s["name"], "target": r.get("target"), "model": r.get("model"),
+                         "macro F1": r.get("macro_f1"), "MCC": r.get("mcc")})
+    if rows:
+        t = pd.DataFrame(rows).pivot_table(index=["study", "target"], columns="model", values="macro F1")
+        t.index = [f"{a} / {b}" for a, b in t.index]; t.index.name = "study / target (macro F1)"
+        lines += [_md_table(t), ""]
+    else: lines += ["No study stored model results in this build.", ""]
+    return "\n".join(lines)
+
+def reproducibility(studies:list, ran:list)->str:
+    "Commands, parameter files, data hashes, versions and machine of this build."
+    import platform
+    from importlib.metadata import version
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=project_root()).stdout.strip()
+    pk = ["numpy", "pandas", "numba", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "papermill", "jupyter-book"]
+    vers = []
+    for p in pk:
+        try: vers.append(f"| {p} | {version(p)} |")
+        except Exception: pass
+    lines = ["# Reproducibility and limitations", "",
+             "## Commands", "", "```bash", "make report   # sets up .venv, runs every study whose data is present, builds this book",
+             "make test     # the tests", "microsig run params/<study>.yaml   # one study", "```", "",
+             f"Built from commit `{commit or 'unknown'}` on {platform.platform()} ({os.cpu_count()} CPUs), "
+             f"Python {platform.python_version()}.", "", "## Packages", "", "| package | version |", "|---|---|", *vers, "",
+             "## Studies, their parameters and data", ""]
+    ran_names = {s["name"] for s, _ in ran}
+    for s in studies:
+        p = s["parameters"]
+        try: fp = data_fingerprint(**{k: p[k] for k in _FINGERPRINT_ARGS if k in p}, root=p.get("data_root"))
+        except MicrosigError as e: fp = f"not available ({e})"
+        lines += [f"### {s['title']}", "", f"{'Ran' if s['name'] in ran_names else 'Did not run'} in this build; data fingerprint `{fp}`.",
+                  "", "```yaml", yaml.safe_dump(p, sort_keys=False).strip(), "```", ""]
+    lines += ["## What this report cannot claim", "",
+              "* One trading day per NASDAQ stock (LOBSTER's free samples) and eleven minutes of Binance: results on them "
+              "are case studies, not estimates of how a signal behaves across days and regimes.",
+              "* Deep models train on CPU with bounded epochs and subsampled windows (the chapters say how much); the "
+              "full-size configurations are parameter files, not results shown here.",
+              "* Simulated books are a ruler for the pipeline (a known ceiling and a known null), not evidence about markets.", ""]
+    return "\n".join(lines)
+
+# %% ../nbs/90_cli.ipynb #53760b10
 def build_book(ran:list,       # (study, executed notebooks) pairs
                book=None,      # the book folder (default: book/ at the project root)
                absent=(),      # (study, reason) pairs of studies that did not run
                log=print,
+               out=None,       # the runs folder the studies stored their results in
+               method_study:str="synthetic", # whose executed chapters document the method
               )->Path:
-    "Copy the executed chapters into the book and build it with warnings as errors; returns index.html."
+    "Write the method, results, synthesis and reproducibility pages and build the book with warnings as errors."
     book = Path(book or project_root()/"book")
-    toc = (book/"_toc.yml").read_text()
-    for s, _ in ran:
-        if f"studies/{s['name']}/" not in toc:
-            raise MicrosigError(f"{book/'_toc.yml'}: no part for study {s['name']}; add '- glob: studies/{s['name']}/*'")
     # a clean build: pages of studies that ran last time must not linger
-    shutil.rmtree(book/"studies", ignore_errors=True); shutil.rmtree(book/"_build", ignore_errors=True)
+    for d in ("studies", "method", "_build"): shutil.rmtree(book/d, ignore_errors=True)
+    studies = [s for s, _ in ran] + [s for s, _ in absent]
     for s, nbs in ran:
         (book/"studies"/s["name"]).mkdir(parents=True, exist_ok=True)
-        for nb in nbs: _copy_for_book(nb, book/"studies"/s["name"]/nb.name)
+        for nb in nbs: _copy_for_book(nb, book/"studies"/s["name"]/nb.name, "results")
+        (book/"studies"/s["name"]/"summary.md").write_text(study_summary(s, out))
+        s["_book_pages"] = [nb.name for nb in nbs]
+        if s["name"] == method_study:
+            (book/"method").mkdir(exist_ok=True)
+            for nb in nbs: _copy_for_book(nb, book/"method"/nb.name, "method")
     for s, why in absent:
         (book/"studies"/s["name"]).mkdir(parents=True, exist_ok=True)
-        (book/"studies"/s["name"]/"not_run.md").write_text(
+        (book/"studies"/s["name"]/"summary.md").write_text(
             f"# {s['title']}\n\nThis study did not run in this build of the report.\n\n**Why:** {why}\n\n"
             f"{s['description']}\n\nRun it with `microsig run params/{s['name']}.yaml` once its data is in place "
             "(see `data/README.md`), then `microsig report`.\n")
-    for name in re.findall(r"studies/([^/\s]+)/\*", toc):
-        if not (book/"studies"/name).exists():
-            (book/"studies"/name).mkdir(parents=True)
-            (book/"studies"/name/"not_run.md").write_text(f"# {name}\n\nNo study file `params/{name}.yaml` took part in this build.\n")
+    (book/"_toc.yml").write_text(_toc(studies, method=(book/"method").exists()))
+    (book/"synthesis.md").write_text(synthesis([s for s, _ in ran], out))
+    (book/"reproducibility.md").write_text(reproducibility(studies, ran))
     jb = Path(sys.executable).parent/"jupyter-book"
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(book), "--all", "-W", "--keep-going"]
     log("building the book: " + " ".join(cmd))
@@ -139,12 +331,12 @@ def report(params=None,       # the folder of study YAML files (default: params/
         if miss:
             skipped.append((s, f"data not found in {data_dir()}: {', '.join(miss)}")); continue
         try:
-            nbs = run_study(s, out=out, log=log) if run else [Path(out or root/"runs")/s["name"]/f"{c}.ipynb" for c in s["chapters"]]
+            nbs = run_study(s, out=out, log=log) if run else [Path(out or runs_dir())/s["name"]/f"{c}.ipynb" for c in s["chapters"]]
             ran.append((s, nbs))
         except Exception as e:
             failed.append((s, f"{type(e).__name__}: {str(e)[:2000]}"))
     for s, why in skipped: log(f"skipped {s['name']}: {why}")
-    index = build_book(ran, book=book, absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log)
+    index = build_book(ran, book=book, absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log, out=out)
     for s, why in failed: log(f"FAILED {s['name']}: {why}")
     if failed: raise MicrosigError(f"{len(failed)} stud{'y' if len(failed) == 1 else 'ies'} failed: {[s['name'] for s, _ in failed]}")
     log(f"ran {len(ran)} stud{'y' if len(ran) == 1 else 'ies'}, skipped {len(skipped)}")
@@ -158,6 +350,7 @@ def _parser()->argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a study's chapters with papermill into runs/<study>/")
     r.add_argument("study", help="params/<study>.yaml"); r.add_argument("--chapters", nargs="*")
     r.add_argument("--out", help="output folder (default runs/)")
+    r.add_argument("--force", action="store_true", help="rerun chapters whose inputs did not change")
     rep = sub.add_parser("report", help="run every study whose data is present, then build the book")
     rep.add_argument("--no-run", action="store_true", help="rebuild the book from runs/ without running")
     d = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_cmd", required=True)
@@ -175,7 +368,7 @@ def main(argv=None):
     a = _parser().parse_args(argv)
     try:
         if a.cmd == "run":
-            for nb in run_study(a.study, out=a.out, chapters=a.chapters): print(nb)
+            for nb in run_study(a.study, out=a.out, chapters=a.chapters, force=a.force): print(nb)
         elif a.cmd == "report": report(run=not a.no_run)
         elif a.cmd == "data":
             for f in fetch_lobster_sample(a.tickers or None, a.levels, a.dest, a.base_url): print(f)
