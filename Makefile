@@ -5,7 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: venv report test lab bench clean-runs
+.PHONY: venv report test lab bench clean-runs chromium
+
+## the browser test reads the book in Debian's headless Chromium (never a browser download)
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,7 +27,7 @@ report: $(STAMP)
 	$(BIN)/microsig report
 
 ## make test: set up, check the package matches the notebooks, run the notebook and pytest tests, check notebooks are clean
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/nbdev-export
 	@if [ -n "$$(git status --porcelain -- microsig)" ]; then \
 	  git status --porcelain -- microsig; \

@@ -110,6 +110,16 @@ def run_study(study,                 # a study YAML path or a loaded study
 
 # %% ../nbs/90_cli.ipynb #1cbe617f
 _DIRECTIVE = re.compile(r"^\s*#\|\s*([\w-]+)", re.M)
+# where a chapter turns from method to the study's own data: its first section titled "This study's ...",
+# "The study ..." or "Study: ..."
+_STUDY_SECTION = re.compile(r"^##\s+(?:.*\b(?:this|the) study\b|study\b)", re.I | re.M)
+
+def _results_cells(cells:list)->list:
+    "A results page: the chapter's title and purpose, then its study sections (all cells if it has none)."
+    start = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and _STUDY_SECTION.search("".join(c["source"]))), None)
+    if start is None: return cells
+    title = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("# ")), None)
+    return ([cells[title]] if title is not None and title < start else []) + cells[start:]
 
 def _directives(src:str)->set: return set(_DIRECTIVE.findall(src))
 
@@ -160,7 +170,7 @@ def _copy_for_book(src:Path,        # an executed chapter
             if api: cells.append({"cell_type": "markdown", "id": f"api-{len(cells)}", "metadata": {}, "source": api})
             continue
         cells.append(c)
-    nb["cells"] = cells
+    nb["cells"] = _results_cells(cells) if mode == "results" else cells
     Path(dest).write_text(json.dumps(nb))
 
 # %% ../nbs/90_cli.ipynb #1220a636
@@ -305,6 +315,10 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
             f"{s['description']}\n\nRun it with `microsig run params/{s['name']}.yaml` once its data is in place "
             "(see `data/README.md`), then `microsig report`.\n")
     (book/"_toc.yml").write_text(_toc(studies, method=(book/"method").exists()))
+    # plotly.js once for the whole book (pages embed only their figures' data; _config.yml loads it on every page)
+    import plotly
+    (book/"_static").mkdir(exist_ok=True)
+    shutil.copyfile(Path(plotly.__file__).parent/"package_data"/"plotly.min.js", book/"_static"/"plotly.min.js")
     (book/"synthesis.md").write_text(synthesis([s for s, _ in ran], out))
     (book/"reproducibility.md").write_text(reproducibility(studies, ran))
     jb = Path(sys.executable).parent/"jupyter-book"

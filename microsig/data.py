@@ -21,7 +21,8 @@ __all__ = ['EVENT_TYPES', 'LOBSTER_LOADER_VERSION', 'OHLCV_LOADER_VERSION', 'OHL
            'cache_save', 'cache_load', 'load_lobster', 'bar_gaps', 'load_ohlcv', 'read_binance_capture',
            'rebuild_binance_book', 'binance_files', 'load_binance', 'bookticker_agreement', 'simulate_arrays',
            'ofi_window', 'simulate_lob', 'fetch_lobster_sample', 'load_source', 'MissingResultError', 'runs_dir',
-           'source_files', 'data_fingerprint', 'code_version', 'ResultStore']
+           'source_files', 'data_fingerprint', 'code_version', 'ResultStore', 'Interactive', 'interactive',
+           'book_replay']
 
 # %% ../nbs/00_data.ipynb #c8c77bd2
 class MicrosigError(ValueError):
@@ -1662,3 +1663,79 @@ def _latest(self, chapter:str, # the upstream chapter
     return m["key"], {n: _load_object(d, n, how) for n, how in m["objects"].items()}
 
 ResultStore.latest = _latest
+
+# %% ../nbs/00_data.ipynb #f147069e
+class Interactive:
+    "A Plotly figure for the book (plotly.js not embedded), with a static PNG beside it for the PDF."
+    def __init__(self, fig, static=None): self.fig, self.static = fig, static
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        out = {"text/html": self.fig.to_html(include_plotlyjs=False, full_html=False, config={"responsive": True}),
+               "text/plain": f"<interactive figure: {self.fig.layout.title.text or 'untitled'}>"}
+        if self.static is not None:
+            import base64
+            buf = io.BytesIO(); self.static.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+            out["image/png"] = base64.b64encode(buf.getvalue()).decode()
+        return out
+
+def interactive(fig,        # a plotly Figure
+                static=None, # a matplotlib Figure of the same picture (closed after rendering), or None
+               )->Interactive:
+    "Show a Plotly figure in the book without embedding plotly.js, with an optional static version."
+    if static is not None:
+        import matplotlib.pyplot as plt
+        plt.close(static)
+    return Interactive(fig, static)
+
+# %% ../nbs/00_data.ipynb #63fb7f0b
+def _grid_rows(t:np.ndarray, grid:np.ndarray)->np.ndarray:
+    "Per grid time, the last row at or before it (-1 before the first row): causal sampling."
+    return np.searchsorted(t, grid, side="right") - 1
+
+def book_replay(lob:LobData,      # the book (and trades) to replay
+                start=None,       # window start: a time or a clock string such as '10:00'
+                end=None,         # window end (exclusive)
+                signal=None,      # optional Series on the book's index (a model's signal or probability)
+                n_times:int=400,  # time grid points
+                max_ticks:int=120, # price rows of the heatmap, centred on the window's mid range
+               ):                 # a plotly Figure
+    "An order-book replay: depth heatmap over time and price, the mid, the trades and an optional signal."
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    w = lob.between(start, end)
+    if len(w.book) < 2: raise MicrosigError(f"book_replay: fewer than two book rows between {start} and {end}")
+    b, tick, L = w.book, lob.meta["tick_size"], w.levels
+    t = time_ns(b.index)
+    grid = np.linspace(t[0], t[-1], n_times).astype("int64")
+    rows = _grid_rows(t, grid)
+    px = {s: b[[f"{s}_px_{l}" for l in range(1, L + 1)]].to_numpy()[rows] for s in ("bid", "ask")}
+    sz = {s: b[[f"{s}_sz_{l}" for l in range(1, L + 1)]].to_numpy()[rows] for s in ("bid", "ask")}
+    mid = (px["bid"][:, 0] + px["ask"][:, 0]) / 2
+    lo_t = np.floor(np.nanmin(mid) / tick) - max_ticks // 2
+    ticks = np.arange(max_ticks + int(np.ceil((np.nanmax(mid) - np.nanmin(mid)) / tick)))
+    ticks = ticks[:max(max_ticks, 1) * 2]
+    z = np.full((len(ticks), n_times), np.nan)
+    for s, sign in (("bid", 1.0), ("ask", -1.0)):
+        k = np.round(px[s] / tick - lo_t)
+        ok = np.isfinite(k) & (k >= 0) & (k < len(ticks)) & (sz[s] > 0)
+        ti, li = np.nonzero(ok)
+        z[k[ti, li].astype(int), ti] = sign * sz[s][ti, li]
+    when = pd.DatetimeIndex(grid.view("M8[ns]")).tz_localize("UTC").tz_convert(b.index.tz)
+    fig = make_subplots(rows=2 if signal is not None else 1, cols=1, shared_xaxes=True,
+                        row_heights=[0.75, 0.25] if signal is not None else [1.0], vertical_spacing=0.04)
+    zmax = np.nanpercentile(np.abs(z), 95) if np.isfinite(z).any() else 1.0
+    fig.add_trace(go.Heatmap(x=when, y=(ticks + lo_t) * tick, z=z, zmin=-zmax, zmax=zmax, colorscale="RdYlGn",
+                             colorbar=dict(title="size (bid +, ask −)", len=0.7), hoverongaps=False, name="depth"), 1, 1)
+    fig.add_trace(go.Scatter(x=when, y=mid, mode="lines", line=dict(color="black", width=1), name="mid"), 1, 1)
+    tr = w.trades
+    for side, sym, col in ((1, "triangle-up", "blue"), (-1, "triangle-down", "purple")):
+        s = tr[tr["side"] == side]
+        if len(s): fig.add_trace(go.Scatter(x=s.index, y=s["price"], mode="markers", marker=dict(symbol=sym, size=6, color=col),
+                                           name="buyer-initiated" if side == 1 else "seller-initiated"), 1, 1)
+    if signal is not None:
+        sig = pd.Series(signal).loc[w.book.index[0]:w.book.index[-1]]
+        srows = _grid_rows(time_ns(sig.index), grid)
+        fig.add_trace(go.Scatter(x=when, y=np.where(srows >= 0, sig.to_numpy()[np.maximum(srows, 0)], np.nan), mode="lines",
+                                 name=getattr(signal, "name", None) or "signal"), 2, 1)
+    fig.update_layout(title=f"{lob.meta.get('symbol')}: order-book replay", height=520, margin=dict(l=50, r=20, t=50, b=40),
+                      legend=dict(orientation="h", y=-0.12))
+    return fig

@@ -58,7 +58,8 @@ def test_report_runs_what_it_can_and_says_why_it_skipped(tmp_path, monkeypatch):
     assert "did not run" in page and "NOPE_message_10.csv" in page
     # results pages: prose and outputs, no code; the method pages show code and the API, never nbdev's hidden cells
     html = (book/"_build"/"html"/"studies"/"synthetic"/"00_data.html").read_text()
-    assert "from fastcore.test import" not in html and "Where data lives" in html and "cell_input" not in html
+    assert "from fastcore.test import" not in html and "cell_input" not in html
+    assert "This study" in html and "Where data lives" not in html   # the study's own sections, not the method again
     method = (book/"_build"/"html"/"method"/"00_data.html").read_text()
     assert "fastcore" not in method and "cell_input" in method and "tag_hide-input" in method
     assert '<span class="pre">simulate_lob</span></code></strong>' in method   # the API: name, signature, docments
