@@ -1529,8 +1529,9 @@ def _save_object(folder:Path, name:str, obj)->dict:
     try:
         (folder/f"{name}.json").write_text(json.dumps(_jsonable(obj))); return {"kind": "json"}
     except MicrosigError: pass
-    import joblib
-    joblib.dump(obj, folder/f"{name}.joblib"); return {"kind": "joblib"}
+    import pickle
+    with open(folder/f"{name}.pkl", "wb") as f: pickle.dump(obj, f, protocol=5)
+    return {"kind": "pickle"}
 
 def _json_params(p:dict)->dict:
     "An estimator's parameters that are plain values (others, such as callbacks, are not restored)."
@@ -1546,6 +1547,20 @@ def _class(path:str):
     obj = importlib.import_module(mod)
     for part in qual.split("."): obj = getattr(obj, part)
     return obj
+
+import pickle as _pickle
+
+class _ChapterUnpickler(_pickle.Unpickler):
+    "Resolves classes a chapter defined in its own notebook (module `__main__`) to the exported module that has them."
+    def find_class(self, module, name):
+        if module == "__main__":
+            import importlib, pkgutil, microsig
+            for m in pkgutil.iter_modules(microsig.__path__):
+                if m.name.startswith("_"): continue
+                try: mod = importlib.import_module(f"microsig.{m.name}")
+                except Exception: continue
+                if hasattr(mod, name): return getattr(mod, name)
+        return super().find_class(module, name)
 
 def _load_object(folder:Path, name:str, how:dict):
     "Read one object back as `_save_object` wrote it."
@@ -1564,8 +1579,7 @@ def _load_object(folder:Path, name:str, how:dict):
         import torch
         m = _class(how["class"])(**how["init"])
         m.load_state_dict(torch.load(folder/f"{name}.pt", weights_only=True)); m.eval(); return m
-    import joblib
-    return joblib.load(folder/f"{name}.joblib")
+    with open(folder/f"{name}.pkl", "rb") as f: return _ChapterUnpickler(f).load()
 
 # %% ../nbs/00_data.ipynb #d7779e24
 def code_version(chapter:str, # e.g. '04_baselines'

@@ -16,8 +16,8 @@ from .data import LobData, MicrosigError, book_columns, time_ns, time_mask, span
 # %% auto #0
 __all__ = ['FEATURES', 'LEVEL1_SET', 'LEVEL10_SET', 'BAR_FEATURES', 'mid_price', 'spread', 'weighted_mid', 'queue_imbalance',
            'order_flow_imbalance', 'multilevel_ofi', 'depth_imbalance', 'depth_profile', 'weighted_depth', 'book_slope',
-           'trade_flow', 'vwap_distance', 'log_returns', 'realized_volatility', 'time_of_day', 'feature_set',
-           'MicropriceModel', 'fit_microprice', 'microprice', 'average_depth', 'IntegratedOfiModel',
+           'sweep_cost', 'trade_flow', 'vwap_distance', 'log_returns', 'realized_volatility', 'time_of_day',
+           'feature_set', 'MicropriceModel', 'fit_microprice', 'microprice', 'average_depth', 'IntegratedOfiModel',
            'fit_integrated_ofi', 'integrated_ofi', 'vpin', 'bar_features', 'resample', 'interval_flows', 'windowed_r2',
            'next_window_r2']
 
@@ -639,6 +639,52 @@ def book_slope(book:pd.DataFrame, # book in LOBSTER columns
     "OLS slope of cumulative depth against distance from the mid in basis points, per side."
     inp = _Inputs(book)
     return _run(inp, [_p_book_slope(inp, levels)])
+
+# %% ../nbs/02_features.ipynb #2e2d409f
+@njit(cache=True)
+def _depth_walk_nb(bk,    # (n, 4L) book in LOBSTER column order, one row per update
+                   i,     # the row whose book is walked
+                   side,  # +1 buy (takes the asks), -1 sell (takes the bids)
+                   size,  # quantity to take, > 0
+                   limit, # worst price accepted (np.inf for a buy, -np.inf for a sell: a market order)
+                  ):      # (filled quantity, notional paid or received)
+    "Take `size` from row i's book on one side, best level first, stopping at an empty level or beyond `limit`."
+    o = 0 if side > 0 else 2
+    left = size
+    notional = 0.0
+    for l in range(bk.shape[1] // 4):
+        px = bk[i, 4 * l + o]
+        sz = bk[i, 4 * l + o + 1]
+        if not (px == px) or sz <= 0.0: break               # empty level: LOBSTER pads the deepest levels
+        if (side > 0 and px > limit) or (side < 0 and px < limit): break
+        q = min(left, sz)
+        notional += q * px
+        left -= q
+        if left <= 0.0: break
+    return size - left, notional
+
+@njit(cache=True)
+def _sweep_cost_nb(bk, size, out):
+    "Per row, the cost in bps of the mid of taking `size` on the buy (column 0) and the sell side (column 1)."
+    for i in range(bk.shape[0]):
+        mid = 0.5 * (bk[i, 0] + bk[i, 2])
+        for c in range(2):
+            s = 1 if c == 0 else -1
+            f, notional = _depth_walk_nb(bk, i, s, size, np.inf * s)
+            out[i, c] = s * (notional / size / mid - 1.0) * 1e4 if (f >= size and mid == mid) else np.nan
+    return out
+
+def sweep_cost(book:pd.DataFrame, # book in LOBSTER columns (ask_px_1, ask_sz_1, bid_px_1, bid_sz_1, ...)
+               size:float,        # quantity taken at once, in the book's size units (shares, coins)
+              )->pd.DataFrame:    # columns buy, sell: cost in bps of the mid; NaN where the visible depth is short
+    "Cost of taking `size` at once against each row's visible book (seed 003's liquidity consumption)."
+    if not (isinstance(size, Real) and np.isfinite(size) and size > 0): raise MicrosigError(f"size must be a positive number, got {size!r}")
+    L = len([c for c in book.columns if c.startswith("ask_px_")])
+    miss = [c for c in book_columns(max(L, 1)) if c not in book.columns]
+    if miss: raise MicrosigError(f"sweep_cost needs the book columns {miss}")
+    bk = np.ascontiguousarray(book[book_columns(L)].to_numpy(dtype=float))
+    out = _sweep_cost_nb(bk, float(size), np.empty((len(book), 2)))
+    return pd.DataFrame(out, index=book.index, columns=["buy", "sell"])
 
 # %% ../nbs/02_features.ipynb #97f0e077
 def trade_flow(lob:LobData,     # book and trades (price, size, side; event_row when the source has it)
