@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: venv report test lab bench clean-runs chromium
+.PHONY: venv report report-pdf test lab bench clean-runs chromium texlive
 
 ## the browser test reads the book in Debian's headless Chromium (never a browser download)
 chromium:
@@ -25,6 +25,15 @@ venv: $(STAMP)
 ## make report: set up, run every study whose data is present, build the book
 report: $(STAMP)
 	$(BIN)/microsig report
+
+## make report-pdf: the same report as a PDF (static figures), with TeX Live from Debian's packages
+report-pdf: report texlive
+	$(BIN)/jupyter-book build book --builder pdflatex
+	@echo "pdf: book/_build/latex/book.pdf"
+
+texlive:
+	@command -v latexmk >/dev/null && command -v xelatex >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends \
+	  texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex latexmk tex-gyre fonts-freefont-otf >/dev/null; }
 
 ## make test: set up, check the package matches the notebooks, run the notebook and pytest tests, check notebooks are clean
 test: $(STAMP) chromium

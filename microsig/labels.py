@@ -564,7 +564,20 @@ def _planted_p_up(lob:LobData, raw_rows:np.ndarray, move_pos:np.ndarray)->np.nda
     return np.where((move_pos >= 0) & (r >= 0), p, np.nan)
 
 # %% ../nbs/03_labels.ipynb #42ecca0e
-DATASET_VERSION = "dataset-1"
+DATASET_VERSION = "dataset-2"
+# level and clock features stay in the table (for plots) but are not model inputs: in a chronological split of a day
+# or of a few months, their test values lie outside anything the training rows saw
+_NOT_MODEL_INPUTS = ("mid", "wmid", "tod_seconds", "tod_sin", "tod_cos")
+_BAR_LEVELS = ("bb_mid_20", "bb_upper_20", "bb_lower_20", "ema_12", "ema_26", "sma_20", "sma_50", "atr_14", "macd",
+               "macd_signal", "macd_hist")
+
+def _scale_free_bars(feats:pd.DataFrame, close:np.ndarray)->pd.DataFrame:
+    "Bar features a model can use across months: price levels relative to the close, returns named as the book's."
+    out = feats.rename(columns={c: "log" + c for c in feats.columns if re.fullmatch(r"ret_\d+", c)})
+    for c in [c for c in _BAR_LEVELS if c in out]:
+        rel = out.pop(c).to_numpy() / close
+        out[f"{c}_rel"] = rel - 1 if c.startswith(("bb_", "ema_", "sma_")) else rel
+    return out
 
 def _drop_warmup(ds:pd.DataFrame, features:list)->tuple:
     "Drop the leading rows whose features are not all defined yet; (frame, rows dropped)."
@@ -603,19 +616,21 @@ def build_dataset(data,                # LobData (book sources) or validated bar
         bars, report = clean_bars(data)
         feats = bar_features(bars)
         if len(feats) != len(bars): raise MicrosigError(f"bar_features returned {len(feats)} rows for {len(bars)} bars")
+        feats = _scale_free_bars(feats, bars["close"].to_numpy())
         close = pd.Series(bars["close"].to_numpy(), index=feats.index)
         cols = {k: bars[k].to_numpy() for k in ("open", "high", "low", "close")}
         for h in hs: cols.update(_horizon_columns(close, h, smoothed=False))
         ds = pd.concat([feats, pd.DataFrame(cols, index=feats.index)], axis=1)
         book_cols, kind, tick, rows_in = [], "bars", None, len(data)
         cleaning = report.reset_index().to_dict("records")
-    features = list(feats.columns)
-    ds, dropped = _drop_warmup(ds, features)
+    features = [c for c in feats.columns if c not in _NOT_MODEL_INPUTS]
+    ds, dropped = _drop_warmup(ds, list(feats.columns))
     # positions shift with the dropped warm-up rows; end rows past the table stay -1
     for c in [c for c in ds.columns if c.startswith("pos1_")]:
         v = ds[c].to_numpy() - dropped
         ds[c] = np.where(v >= 0, v, -1)
-    info = {"version": DATASET_VERSION, "kind": kind, "features": features, "book_columns": book_cols,
+    info = {"version": DATASET_VERSION, "kind": kind, "features": features,
+            "not_model_inputs": [c for c in feats.columns if c not in features], "book_columns": book_cols,
             "horizons": hs, "tick_size": tick, "rows_in": rows_in, "rows": len(ds), "dropped": {"warm-up": dropped},
             "cleaning": cleaning, "symbol": getattr(data, "meta", {}).get("symbol", "BTCUSDT" if kind == "bars" else None),
             "nan_features": {c: int(n) for c, n in ds[features].isna().sum().items() if n}}
