@@ -11,7 +11,7 @@ from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, 
                            data_fingerprint, code_version)
 
 # %% auto #0
-__all__ = ['load_study', 'missing_data', 'chapter_keys', 'run_study', 'study_summary', 'synthesis', 'reproducibility',
+__all__ = ['load_study', 'missing_data', 'chapter_keys', 'run_study', 'headline', 'study_summary', 'synthesis', 'reproducibility',
            'build_book', 'report', 'main']
 
 # %% ../nbs/90_cli.ipynb #90ea00bf
@@ -202,6 +202,28 @@ def _model_table(study:str, out=None)->pd.DataFrame|None:
     m = pd.concat(frames, ignore_index=True)
     return m[m["split"] == "test"] if "split" in m else m
 
+def _prediction_line(study:dict, out=None)->str|None:
+    "One sentence: the best test macro F1 per target against the base rate."
+    m = _model_table(study["name"], out)
+    if m is None or not len(m) or "macro_f1" not in m: return None
+    parts = []
+    for tgt, g in m.groupby("target", sort=False):
+        best = g.sort_values("macro_f1").iloc[-1]
+        base = g[g["model"].astype(str).str.contains("prior|majority|base", regex=True)]
+        b = f" (base rate {base['macro_f1'].max():.3f})" if len(base) else ""
+        parts.append(f"{tgt}: {best['model']} {best['macro_f1']:.3f}{b}")
+    return "best test macro F1 per target: " + "; ".join(parts)
+
+def headline(ran:list, out=None)->str:
+    "The report's answer, one bullet per study that ran, from the stored results."
+    lines = []
+    for s, _ in ran:
+        bits = [b for b in (_prediction_line(s, out),) if b]
+        bt = _newest(s["name"], "07_backtest", out)
+        if bt is not None and isinstance(bt.get("headline"), str): bits.append(bt["headline"])
+        if bits: lines.append(f"* **{s['title']}**: " + "; ".join(bits) + ".")
+    return "\n".join(lines) + "\n" if lines else "No study that ran in this build stored model results.\n"
+
 def study_summary(study:dict, # a loaded study
                   out=None,   # runs folder
                  )->str:      # Markdown
@@ -363,6 +385,7 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
     (book/"_static").mkdir(exist_ok=True)
     shutil.copyfile(Path(plotly.__file__).parent/"package_data"/"plotly.min.js", book/"_static"/"plotly.min.js")
     (book/"synthesis.md").write_text(synthesis([s for s, _ in ran], out))
+    (book/"headline.md").write_text(headline(ran, out))
     (book/"reproducibility.md").write_text(reproducibility(studies, ran))
     jb = Path(sys.executable).parent/"jupyter-book"
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(book), "--all", "-W", "--keep-going"]

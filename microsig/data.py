@@ -1541,9 +1541,21 @@ def _json_params(p:dict)->dict:
         except MicrosigError: pass
     return out
 
+def _exported(name:str):
+    "The object a chapter defined in its notebook (module `__main__`): there if this is that kernel, else its exported twin."
+    import importlib, pkgutil, microsig, __main__
+    if hasattr(__main__, name): return getattr(__main__, name)
+    for m in pkgutil.iter_modules(microsig.__path__):
+        if m.name.startswith("_"): continue
+        try: mod = importlib.import_module(f"microsig.{m.name}")
+        except Exception: continue
+        if hasattr(mod, name): return getattr(mod, name)
+    raise MicrosigError(f"store: {name} was defined in a notebook and no microsig module exports it")
+
 def _class(path:str):
     import importlib
     mod, _, qual = path.partition(":")
+    if mod == "__main__": return _exported(qual)
     obj = importlib.import_module(mod)
     for part in qual.split("."): obj = getattr(obj, part)
     return obj
@@ -1553,14 +1565,7 @@ import pickle as _pickle
 class _ChapterUnpickler(_pickle.Unpickler):
     "Resolves classes a chapter defined in its own notebook (module `__main__`) to the exported module that has them."
     def find_class(self, module, name):
-        if module == "__main__":
-            import importlib, pkgutil, microsig
-            for m in pkgutil.iter_modules(microsig.__path__):
-                if m.name.startswith("_"): continue
-                try: mod = importlib.import_module(f"microsig.{m.name}")
-                except Exception: continue
-                if hasattr(mod, name): return getattr(mod, name)
-        return super().find_class(module, name)
+        return _exported(name) if module == "__main__" else super().find_class(module, name)
 
 def _load_object(folder:Path, name:str, how:dict):
     "Read one object back as `_save_object` wrote it."

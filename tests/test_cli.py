@@ -1,5 +1,5 @@
 """The study runner and the `microsig` command, end to end on the simulator (no market data needed)."""
-import json, subprocess, sys
+import json, re, subprocess, sys
 from pathlib import Path
 import pytest
 from microsig.cli import load_study, main, missing_data, run_study
@@ -65,3 +65,13 @@ def test_report_runs_what_it_can_and_says_why_it_skipped(tmp_path, monkeypatch):
     assert '<span class="pre">simulate_lob</span></code></strong>' in method   # the API: name, signature, docments
     for page in ("summary", "../../synthesis", "../../reproducibility"):
         assert (book/"_build"/"html"/"studies"/"synthetic"/f"{page}.html").exists(), page
+
+def test_every_parameter_line_parses():
+    "papermill skips a parameter line it cannot parse (only a log line says so): the runner would then not pass it."
+    import papermill as pm
+    for nb in sorted((ROOT/"nbs").glob("[0-9]*.ipynb")):
+        cells = [c for c in json.loads(nb.read_text())["cells"] if "parameters" in c["metadata"].get("tags", [])]
+        if not cells: continue
+        assert len(cells) == 1, f"{nb.name}: more than one parameters cell"
+        names = {l.split("=")[0].strip() for l in "".join(cells[0]["source"]).splitlines() if re.match(r"^\w+\s*=", l)}
+        assert names == set(pm.inspect_notebook(str(nb))), f"{nb.name}: papermill cannot parse {names - set(pm.inspect_notebook(str(nb)))}"
