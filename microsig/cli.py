@@ -202,6 +202,8 @@ def _model_table(study:str, out=None)->pd.DataFrame|None:
     m = pd.concat(frames, ignore_index=True)
     return m[m["split"] == "test"] if "split" in m else m
 
+_BASE_MODELS = r"^(?:prior|majority|base)"  # 04's base-rate models: the bar every model must clear
+
 def _prediction_line(study:dict, out=None)->str|None:
     "One sentence: the best test macro F1 per target against the base rate."
     m = _model_table(study["name"], out)
@@ -209,18 +211,29 @@ def _prediction_line(study:dict, out=None)->str|None:
     parts = []
     for tgt, g in m.groupby("target", sort=False):
         best = g.sort_values("macro_f1").iloc[-1]
-        base = g[g["model"].astype(str).str.contains("prior|majority|base", regex=True)]
+        base = g[g["model"].astype(str).str.contains(_BASE_MODELS, regex=True)]
         b = f" (base rate {base['macro_f1'].max():.3f})" if len(base) else ""
         parts.append(f"{tgt}: {best['model']} {best['macro_f1']:.3f}{b}")
     return "best test macro F1 per target: " + "; ".join(parts)
+
+def _trading_line(study:dict, out=None)->str|None:
+    "One sentence: the best strategy of 07 after costs, its gross return, trades and PSR."
+    bt = _newest(study["name"], "07_backtest", out)
+    if bt is None or not isinstance(bt.get("backtests"), pd.DataFrame) or not len(bt["backtests"]): return None
+    t = bt["backtests"]
+    t = t[~t["strategy"].astype(str).str.contains("buy", case=False)] if "strategy" in t else t
+    t = t[t.get("n_trades", pd.Series(1, index=t.index)) > 0]
+    if not len(t): return "no strategy traded on the test span"
+    b = t.sort_values("total_return").iloc[-1]
+    sig = "significant" if b.get("psr", 0) > 0.95 else "not significant"
+    return (f"after costs the best strategy ({b['strategy']}) returns {100 * b['total_return']:+.2f}% on the test span "
+            f"({100 * b['gross_total_return']:+.2f}% before costs, {int(b['n_trades'])} trades; PSR {b['psr']:.2f}, {sig})")
 
 def headline(ran:list, out=None)->str:
     "The report's answer, one bullet per study that ran, from the stored results."
     lines = []
     for s, _ in ran:
-        bits = [b for b in (_prediction_line(s, out),) if b]
-        bt = _newest(s["name"], "07_backtest", out)
-        if bt is not None and isinstance(bt.get("headline"), str): bits.append(bt["headline"])
+        bits = [b for b in (_prediction_line(s, out), _trading_line(s, out)) if b]
         if bits: lines.append(f"* **{s['title']}**: " + "; ".join(bits) + ".")
     return "\n".join(lines) + "\n" if lines else "No study that ran in this build stored model results.\n"
 
@@ -238,12 +251,14 @@ def study_summary(study:dict, # a loaded study
     if m is not None and len(m):
         key = "macro_f1" if "macro_f1" in m else m.columns[-1]
         best = m.sort_values(key, ascending=False).groupby("target", sort=False).head(1).set_index("target")
-        base = m[m["model"].astype(str).str.startswith("base")].sort_values(key).groupby("target").tail(1).set_index("target")
+        base = m[m["model"].astype(str).str.contains(_BASE_MODELS, regex=True)].sort_values(key).groupby("target").tail(1).set_index("target")
         t = pd.DataFrame({"best model": best["model"], f"its test {key}": best[key],
                           "its MCC": best.get("mcc"), f"base rate {key}": base[key].reindex(best.index)})
         t.index.name = "target"
         lines += ["**Does it predict?** The best model per target on the test split, against the base rate:", "",
                   _md_table(t), ""]
+    trade = _trading_line(study, out)
+    if trade: lines += [f"**Does it trade?** {trade[0].upper() + trade[1:]}.", ""]
     lines += ["The chapters below give the details: data, cleaning, features, labels, models, calibration and the "
               "backtest, each with its tables and figures.", ""]
     return "\n".join(lines)
