@@ -43,7 +43,7 @@ test: $(STAMP) chromium
 	  echo "microsig/ differs from what nbs/ exports: run nbdev-export and commit both"; exit 1; fi
 	# 00-03 and the runner in parallel; 04-07 in order, each reads what the one before stored in runs/
 	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|90)_'
-	for nb in 04_baselines 05_sequence 06_calibration 07_backtest; do \
+	for nb in 04_baselines 05_sequence 06_calibration 07_backtest 09_walkforward; do \
 	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/nbdev-clean
