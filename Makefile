@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: venv report report-pdf test lab bench clean-runs chromium texlive
+.PHONY: venv report report-pdf test lab bench mlflow clean-runs chromium texlive
 
 ## the browser test reads the book in Debian's headless Chromium (never a browser download)
 chromium:
@@ -43,7 +43,7 @@ test: $(STAMP) chromium
 	  echo "microsig/ differs from what nbs/ exports: run nbdev-export and commit both"; exit 1; fi
 	# 00-03 and the runner in parallel; 04-07 in order, each reads what the one before stored in runs/
 	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|90)_'
-	for nb in 04_baselines 05_sequence 06_calibration 07_backtest 09_walkforward; do \
+	for nb in 04_baselines 05_sequence 06_calibration 07_backtest 08_experiments 09_walkforward; do \
 	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/nbdev-clean
@@ -57,7 +57,12 @@ lab: $(STAMP)
 
 ## make bench: every benchmark (prints figures); `microsig bench NAME` runs one
 bench: $(STAMP)
-	for b in data features models backtest; do $(BIN)/microsig bench $$b || exit 1; done
+	for b in data features models backtest sweep; do $(BIN)/microsig bench $$b || exit 1; done
+
+## make mlflow: the MLflow UI on 127.0.0.1 over the project's tracking store
+mlflow: $(STAMP)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns.db --default-artifact-root $(CURDIR)/mlartifacts \
+	  --host 127.0.0.1 --port 5000
 
 clean-runs:
 	rm -rf runs book/_build book/studies book/_toc.yml

@@ -4,11 +4,12 @@
 
 # %% ../nbs/90_cli.ipynb #906014a4
 from __future__ import annotations
-import argparse, contextlib, hashlib, json, os, re, shutil, subprocess, sys, time
+import argparse, hashlib, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
 from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL, runs_dir,
-                           data_fingerprint, code_version)
+                           data_fingerprint, code_version as data_code_version)
+from .experiments import read_study, check_parameters, run_tracked, parse_overrides, sweep_main
 
 # %% auto #0
 __all__ = ['load_study', 'missing_data', 'chapter_keys', 'run_study', 'headline', 'study_summary', 'synthesis', 'reproducibility',
@@ -17,50 +18,27 @@ __all__ = ['load_study', 'missing_data', 'chapter_keys', 'run_study', 'headline'
 # %% ../nbs/90_cli.ipynb #90ea00bf
 def load_study(path, # a study YAML file
               )->dict:
-    "A study's settings, checked: title, chapters, parameters and the data files it requires."
-    path = Path(path)
-    if not path.exists(): raise MicrosigError(f"{path}: study file not found")
-    try: s = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e: raise MicrosigError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(s, dict): raise MicrosigError(f"{path}: a study is a mapping with title, chapters and parameters")
-    unknown = set(s) - {"title", "description", "chapters", "parameters", "requires"}
-    if unknown: raise MicrosigError(f"{path}: unknown key(s) {sorted(unknown)}")
-    for k in ("title", "chapters"):
-        if k not in s: raise MicrosigError(f"{path}: missing '{k}'")
-    s.setdefault("parameters", {}); s.setdefault("requires", []); s.setdefault("description", "")
-    s["name"] = path.stem
-    s["parameters"] = {**s["parameters"], "study": path.stem}
-    return s
+    "A study's settings, checked (08_experiments' `read_study`): title, chapters with notebooks, parameters, required data."
+    return read_study(path)
 
 def missing_data(study:dict, root=None)->list:
     "The files a study requires that are not in the data directory."
     return [r for r in study["requires"] if not (data_dir(root)/r).exists()]
 
 # %% ../nbs/90_cli.ipynb #7ed547d8
-@contextlib.contextmanager
-def _env(**values):
-    "Set environment variables for the duration of a block."
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try: yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
-
 _FINGERPRINT_ARGS = ("source", "path", "levels", "n_events", "seed", "mode", "signal")
 
-def chapter_keys(study:dict, # a loaded study
+def chapter_keys(study:dict,    # a loaded study
+                 params:dict,   # its parameters, overrides applied
                  declared:dict, # chapter -> the parameters it declares
-                )->dict:     # chapter -> key
+                )->dict:        # chapter -> key
     "Per chapter, a hash of its notebook, its parameters, the data, the code and every key before it in the study."
-    p = study["parameters"]
-    fp = data_fingerprint(**{k: p[k] for k in _FINGERPRINT_ARGS if k in p}, root=p.get("data_root"))
+    fp = data_fingerprint(**{k: params[k] for k in _FINGERPRINT_ARGS if k in params}, root=params.get("data_root"))
     keys, chain = {}, ""
     for ch in study["chapters"]:
         src = (project_root()/"nbs"/f"{ch}.ipynb").read_bytes()
-        mine = {k: v for k, v in p.items() if k in declared[ch]}
-        chain = hashlib.sha256((chain + json.dumps(mine, sort_keys=True, default=str) + fp + code_version(ch)).encode()
+        mine = {k: v for k, v in params.items() if k in declared[ch] or k.startswith(f"{ch}.")}
+        chain = hashlib.sha256((chain + json.dumps(mine, sort_keys=True, default=str) + fp + data_code_version(ch)).encode()
                                + hashlib.sha256(src).digest()).hexdigest()[:16]
         keys[ch] = chain
     return keys
@@ -69,44 +47,37 @@ def run_study(study,                 # a study YAML path or a loaded study
               out=None,              # output folder (default: runs/ at the project root)
               chapters=None,         # run only these chapters (names such as '00_data')
               force:bool=False,      # run even the chapters whose key is unchanged
+              overrides=None,        # parameters replacing the study's (`microsig run -p name=value`)
+              tracking_uri=None,     # MLflow store (default sqlite:///mlruns.db at the project root)
               log=print,             # progress messages
              )->list:
-    "Execute the study's chapters with papermill; a chapter whose key is unchanged keeps its executed notebook."
-    import papermill as pm
+    "Execute the study's chapters as a tracked MLflow run; a chapter whose key is unchanged keeps its executed notebook."
     s = study if isinstance(study, dict) else load_study(study)
-    root = project_root()
+    params = {**s["parameters"], **(overrides or {})}
+    chapters = list(chapters or s["chapters"])
+    every = list(dict.fromkeys([*s["chapters"], *chapters]))
+    # a parameter no chapter declares is a typo, not something to pass on silently
+    declared = check_parameters(params, every, where=s["name"])
     dest = Path(out or runs_dir())/s["name"]
     dest.mkdir(parents=True, exist_ok=True)
-    chapters = chapters or s["chapters"]
-    declared = {}
-    for ch in dict.fromkeys([*s["chapters"], *chapters]):
-        src = root/"nbs"/f"{ch}.ipynb"
-        if not src.exists(): raise MicrosigError(f"{s['name']}: chapter {ch} has no notebook {src}")
-        declared[ch] = set(pm.inspect_notebook(str(src)))
-    # a parameter no chapter declares is a typo, not something to pass on silently
-    unused = set(s["parameters"]) - set().union(*declared.values())
-    if unused: raise MicrosigError(f"{s['name']}: parameter(s) {sorted(unused)} are declared by none of {list(declared)}")
-    keys = chapter_keys({**s, "chapters": list(dict.fromkeys([*s["chapters"], *chapters]))}, declared)
+    keys = chapter_keys({**s, "chapters": every}, params, declared)
     kept_file = dest/".chapter_keys.json"
     kept = json.loads(kept_file.read_text()) if kept_file.exists() else {}
-    done = []
+    todo = [ch for ch in chapters if force or not (dest/f"{ch}.ipynb").exists() or kept.get(ch) != keys[ch]]
     for ch in chapters:
-        nb_out = dest/f"{ch}.ipynb"
-        if not force and nb_out.exists() and kept.get(ch) == keys[ch]:
-            log(f"[{s['name']}] {ch} unchanged: kept {nb_out.name}")
-            done.append(nb_out); continue
-        t0 = time.time()
-        log(f"[{s['name']}] {ch} ...")
-        params = {k: v for k, v in s["parameters"].items() if k in declared[ch]}
-        kept.pop(ch, None); kept_file.write_text(json.dumps(kept))
-        # the chapters' result store lives beside the executed notebooks (the kernel inherits the environment)
-        with _env(MICROSIG_RUNS_DIR=str(dest.parent)):
-            pm.execute_notebook(str(root/"nbs"/f"{ch}.ipynb"), str(nb_out), parameters=params, cwd=str(dest),
-                                kernel_name="python3", progress_bar=False, log_output=False)
-        kept[ch] = keys[ch]; kept_file.write_text(json.dumps(kept))
-        log(f"[{s['name']}] {ch} done in {time.time()-t0:.0f} s")
-        done.append(nb_out)
-    return done
+        if ch not in todo: log(f"[{s['name']}] {ch} unchanged: kept {ch}.ipynb")
+    if todo:
+        for ch in todo: kept.pop(ch, None)
+        kept_file.write_text(json.dumps(kept))
+        r = run_tracked(s, overrides=overrides, out=dest.parent, chapters=todo, tracking_uri=tracking_uri, log=log,
+                        raise_on_error=False)
+        ran = [Path(nb).stem for nb in r["notebooks"]]
+        if r["status"] != "FINISHED": ran = ran[:-1]   # the last one attempted is the one that failed
+        kept.update({ch: keys[ch] for ch in ran})
+        kept_file.write_text(json.dumps(kept))
+        if r["status"] != "FINISHED":
+            raise MicrosigError(f"{s['name']}: a chapter failed (MLflow run {r['run_id']}):\n{(r['error'] or '')[-3000:]}")
+    return [dest/f"{ch}.ipynb" for ch in chapters]
 
 # %% ../nbs/90_cli.ipynb #1cbe617f
 _DIRECTIVE = re.compile(r"^\s*#\|\s*([\w-]+)", re.M)
@@ -446,6 +417,10 @@ def _parser()->argparse.ArgumentParser:
     r.add_argument("study", help="params/<study>.yaml"); r.add_argument("--chapters", nargs="*")
     r.add_argument("--out", help="output folder (default runs/)")
     r.add_argument("--force", action="store_true", help="rerun chapters whose inputs did not change")
+    r.add_argument("-p", "--parameter", nargs="+", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter, as papermill's -p: `-p seed 3` or `-p seed=3` (`-p 04_baselines.models=[xgb]` for one chapter)")
+    r.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns.db)")
+    sub.add_parser("sweep", help="run a parameter sweep on Dask, tracked in MLflow (microsig sweep --help)", add_help=False)
     rep = sub.add_parser("report", help="run every study whose data is present, then build the book")
     rep.add_argument("--no-run", action="store_true", help="rebuild the book from runs/ without running")
     d = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_cmd", required=True)
@@ -455,15 +430,18 @@ def _parser()->argparse.ArgumentParser:
     f.add_argument("--dest", help="data directory (default: $MICROSIG_DATA_DIR or ./data)")
     f.add_argument("--base-url", default=LOBSTER_SAMPLE_URL)
     b = sub.add_parser("bench", help="run a benchmark from bench/ and print its figures")
-    b.add_argument("name", choices=["data", "features", "models", "backtest"])
+    b.add_argument("name", choices=["data", "features", "models", "backtest", "sweep"])
     return p
 
 def main(argv=None):
     "Entry point of the `microsig` command."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sweep"]: return sweep_main(argv[1:])
     a = _parser().parse_args(argv)
     try:
         if a.cmd == "run":
-            for nb in run_study(a.study, out=a.out, chapters=a.chapters, force=a.force): print(nb)
+            for nb in run_study(a.study, out=a.out, chapters=a.chapters, force=a.force,
+                                overrides=parse_overrides(a.parameter), tracking_uri=a.tracking_uri): print(nb)
         elif a.cmd == "report": report(run=not a.no_run)
         elif a.cmd == "data":
             for f in fetch_lobster_sample(a.tickers or None, a.levels, a.dest, a.base_url): print(f)

@@ -26,6 +26,14 @@ def test_run_executes_chapters_with_the_study_parameters(tmp_path):
     assert len(injected) == 1 and "n_events = 5000" in "".join(injected[0]["source"])
     assert "study = \"tiny\"" in "".join(injected[0]["source"])
     assert not any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
+    # nothing changed: the chapter is kept; an override (papermill's -p) reruns it with the new value
+    again = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs")], capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 0 and "00_data unchanged" in again.stdout + again.stderr
+    r = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs"), "-p", "seed=8"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and "unchanged" not in r.stdout + r.stderr, r.stderr[-2000:]
+    nb = json.loads((tmp_path/"runs"/"tiny"/"00_data.ipynb").read_text())
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert "seed = 8" in "".join(injected[0]["source"])
 
 def test_bad_study_and_missing_chapter(tmp_path):
     p = tmp_path/"bad.yaml"
@@ -37,7 +45,7 @@ def test_bad_study_and_missing_chapter(tmp_path):
 def test_a_parameter_no_chapter_declares_is_an_error(tmp_path):
     p = tmp_path/"typo.yaml"
     p.write_text("title: typo\nchapters: [00_data]\nparameters: {n_event: 5000}\n")
-    with pytest.raises(MicrosigError, match=r"parameter\(s\) \['n_event'\] are declared by none"):
+    with pytest.raises(MicrosigError, match=r"parameter\(s\) 'n_event' \(did you mean 'n_events'\?\) declared by none"):
         run_study(p, out=tmp_path)
 
 def test_report_runs_what_it_can_and_says_why_it_skipped(tmp_path, monkeypatch):
