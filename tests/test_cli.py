@@ -2,7 +2,7 @@
 import json, re, subprocess, sys
 from pathlib import Path
 import pytest
-from microsig.cli import load_study, main, missing_data, run_study
+from microsig.cli import load_study, main, missing_data, run_study, check_parameters
 from microsig.data import MicrosigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,9 +11,10 @@ MICROSIG = Path(sys.executable).parent/"microsig"
 def test_every_study_file_is_valid():
     studies = sorted((ROOT/"params").glob("*.yaml"))
     assert {p.stem for p in studies} >= {"synthetic", "lobster_goog", "lobster_aapl", "binance_btcusdt", "btc_5m"}
-    for p in studies:
+    for p in studies + sorted((ROOT/"params"/"full").glob("*.yaml")):
         s = load_study(p)
         assert all((ROOT/"nbs"/f"{c}.ipynb").exists() for c in s["chapters"]), p
+        check_parameters(s["parameters"], s["chapters"], where=p.name)   # no typo reaches a chapter
     assert missing_data(load_study(ROOT/"params"/"synthetic.yaml")) == []
 
 def test_run_executes_chapters_with_the_study_parameters(tmp_path):
