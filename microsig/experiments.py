@@ -271,7 +271,12 @@ def save_store_models(folder,           # a result folder (manifest.json)
             import sklearn.base
             if not isinstance(model, sklearn.base.BaseEstimator): continue
             import mlflow.sklearn
-            mlflow.sklearn.save_model(model, out, pip_requirements=_pins("scikit-learn", "numpy", "pandas", "scipy", "joblib"))
+            from skops.io import dumps, get_untrusted_types
+            # MLflow 3 stores scikit-learn models with skops, which refuses classes it does not know (ours, LightGBM's)
+            # unless named: these are the study's own models, written by this process
+            trusted = get_untrusted_types(data=dumps(model))
+            mlflow.sklearn.save_model(model, out, pip_requirements=_pins("scikit-learn", "numpy", "pandas", "scipy", "joblib"),
+                                      skops_trusted_types=trusted)
         done.append(out)
     return done
 
@@ -408,8 +413,11 @@ def _track_chapter(client, exp:str, parent:str, ch:str, params:dict, dest:Path, 
             for name, how in objs.items():
                 if how["kind"] == "frame" and "trade" in name: _retry(lambda: client.log_artifact(rid, str(res/f"{name}.parquet"), "trade_logs"))
             if log_models:
-                with tempfile.TemporaryDirectory() as td:
-                    for m in save_store_models(res, td): _retry(lambda: client.log_artifacts(rid, str(m), f"models/{m.name}"))
+                # a model MLflow cannot write is worth a tag, not the loss of a chapter that ran
+                try:
+                    with tempfile.TemporaryDirectory() as td:
+                        for m in save_store_models(res, td): _retry(lambda: client.log_artifacts(rid, str(m), f"models/{m.name}"))
+                except Exception as e: _retry(lambda: client.set_tag(rid, "model_logging_error", f"{type(e).__name__}: {e}"[:4000]))
         _retry(lambda: client.set_terminated(rid, status))
     return {"run_id": rid, "status": status, "metrics": metrics, "error": error, "wall_s": wall}
 
