@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, yaml
 from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL, runs_dir,
                            data_fingerprint, code_version as data_code_version)
-from .experiments import read_study, check_parameters, run_tracked, parse_overrides, sweep_main
+from .experiments import read_study, check_parameters, run_tracked, parse_overrides, sweep_main, tracking_client
 
 # %% auto #0
 __all__ = ['load_study', 'missing_data', 'chapter_keys', 'run_study', 'headline', 'study_summary', 'synthesis', 'reproducibility',
@@ -382,25 +382,42 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
     return book/"_build"/"html"/"index.html"
 
 # %% ../nbs/90_cli.ipynb #bf62b94b
+def _run_one(study:dict, out)->list:
+    "One study, in a worker process of `report` (its own environment, so studies never share MLflow or store state)."
+    return run_study(study, out=out, log=lambda m: print(m, flush=True))
+
 def report(params=None,       # the folder of study YAML files (default: params/)
            run:bool=True,     # run the studies (False: rebuild the book from runs/)
            book=None,         # the book folder (default: book/)
            out=None,          # where studies run (default: runs/)
+           workers:int=1,     # studies run side by side in this many processes (chapters use one core each)
            log=print,
           )->Path:
     "Run every study whose data is present, say which were skipped and why, build the book."
     root = project_root()
     studies = [load_study(p) for p in sorted(Path(params or root/"params").glob("*.yaml"))]
-    ran, skipped, failed = [], [], []
-    for s in sorted(studies, key=lambda s: (s["name"] != "synthetic", s["name"])):
-        miss = missing_data(s)
-        if miss:
-            skipped.append((s, f"data not found in {data_dir()}: {', '.join(miss)}")); continue
-        try:
-            nbs = run_study(s, out=out, log=log) if run else [Path(out or runs_dir())/s["name"]/f"{c}.ipynb" for c in s["chapters"]]
-            ran.append((s, nbs))
-        except Exception as e:
-            failed.append((s, f"{type(e).__name__}: {str(e)[:2000]}"))
+    skipped = [(s, f"data not found in {data_dir()}: {', '.join(m)}") for s in studies if (m := missing_data(s))]
+    todo = [s for s in studies if not missing_data(s)]
+    results = {}
+    if not run: results = {s["name"]: [Path(out or runs_dir())/s["name"]/f"{c}.ipynb" for c in s["chapters"]] for s in todo}
+    elif workers <= 1:
+        for s in todo:
+            try: results[s["name"]] = run_study(s, out=out, log=log)
+            except Exception as e: results[s["name"]] = e
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        # the tracking store's tables are made here, once: two workers creating a new SQLite store at once collide
+        tracking_client()
+        # the longest studies (most chapters, real data) start first, so the pool drains evenly
+        order = sorted(todo, key=lambda s: (-len(s["chapters"]), s["requires"] == [], s["name"]))
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {s["name"]: pool.submit(_run_one, s, out) for s in order}
+            for name, f in futures.items():
+                try: results[name] = f.result()
+                except Exception as e: results[name] = e
+    ran = [(s, results[s["name"]]) for s in todo if not isinstance(results[s["name"]], Exception)]
+    failed = [(s, f"{type(r).__name__}: {str(r)[:2000]}") for s in todo if isinstance(r := results[s["name"]], Exception)]
     for s, why in skipped: log(f"skipped {s['name']}: {why}")
     index = build_book(ran, book=book, absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log, out=out)
     for s, why in failed: log(f"FAILED {s['name']}: {why}")
@@ -423,6 +440,7 @@ def _parser()->argparse.ArgumentParser:
     sub.add_parser("sweep", help="run a parameter sweep on Dask, tracked in MLflow (microsig sweep --help)", add_help=False)
     rep = sub.add_parser("report", help="run every study whose data is present, then build the book")
     rep.add_argument("--no-run", action="store_true", help="rebuild the book from runs/ without running")
+    rep.add_argument("--workers", type=int, default=2, help="studies run side by side (default 2: one per core here)")
     d = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_cmd", required=True)
     f = d.add_parser("fetch", help="download public sample data")
     f.add_argument("what", choices=["lobster-sample"]); f.add_argument("tickers", nargs="*")
@@ -442,7 +460,7 @@ def main(argv=None):
         if a.cmd == "run":
             for nb in run_study(a.study, out=a.out, chapters=a.chapters, force=a.force,
                                 overrides=parse_overrides(a.parameter), tracking_uri=a.tracking_uri): print(nb)
-        elif a.cmd == "report": report(run=not a.no_run)
+        elif a.cmd == "report": report(run=not a.no_run, workers=a.workers)
         elif a.cmd == "data":
             for f in fetch_lobster_sample(a.tickers or None, a.levels, a.dest, a.base_url): print(f)
         elif a.cmd == "bench":

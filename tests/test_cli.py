@@ -57,12 +57,14 @@ def test_report_runs_what_it_can_and_says_why_it_skipped(tmp_path, monkeypatch):
     shutil.copytree(ROOT/"book", book, ignore=shutil.ignore_patterns("_build", "studies", "method", "_toc.yml"))
     (params/"synthetic.yaml").write_text("title: tiny synthetic\nchapters: [00_data]\nparameters: {n_events: 5000, levels: 3}\n")
     (params/"lobster_goog.yaml").write_text("title: GOOG\nchapters: [00_data]\nrequires: [lobster/NOPE_message_10.csv]\n")
+    (params/"second.yaml").write_text("title: a second tiny one\nchapters: [00_data]\nparameters: {n_events: 3000, levels: 2}\n")
     monkeypatch.setenv("MICROSIG_DATA_DIR", str(tmp_path/"no_data"))
     lines = []
-    index = report(params=params, book=book, out=tmp_path/"runs", log=lines.append)
+    index = report(params=params, book=book, out=tmp_path/"runs", log=lines.append, workers=2)   # two studies side by side
     assert index.exists()
     assert any(l.startswith("skipped lobster_goog: data not found") and "NOPE_message_10.csv" in l for l in lines)
     assert (book/"_build"/"html"/"studies"/"synthetic"/"00_data.html").exists()
+    assert (book/"_build"/"html"/"studies"/"second"/"00_data.html").exists()
     page = (book/"_build"/"html"/"studies"/"lobster_goog"/"summary.html").read_text()
     assert "did not run" in page and "NOPE_message_10.csv" in page
     # results pages: prose and outputs, no code; the method pages show code and the API, never nbdev's hidden cells
