@@ -196,9 +196,12 @@ def _trading_line(study:dict, out=None)->str|None:
     t = t[t.get("n_trades", pd.Series(1, index=t.index)) > 0]
     if not len(t): return "no strategy traded on the test span"
     b = t.sort_values("total_return").iloc[-1]
-    sig = "significant" if b.get("psr", 0) > 0.95 else "not significant"
+    # the best of many strategies is judged by the deflated Sharpe ratio, which charges for every trial made
+    n = (bt.get("info") or {}).get("n_trials")
+    sig = "significant" if b.get("dsr", 0) > 0.95 else "not significant"
     return (f"after costs the best strategy ({b['strategy']}) returns {100 * b['total_return']:+.2f}% on the test span "
-            f"({100 * b['gross_total_return']:+.2f}% before costs, {int(b['n_trades'])} trades; PSR {b['psr']:.2f}, {sig})")
+            f"({100 * b['gross_total_return']:+.2f}% before costs, {int(b['n_trades'])} trades; PSR {b['psr']:.2f}, "
+            f"deflated Sharpe {b['dsr']:.2f}{f' over {n} trials' if n else ''}: {sig})")
 
 def headline(ran:list, out=None)->str:
     "The report's answer, one bullet per study that ran, from the stored results."
