@@ -254,6 +254,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'microsig.cli._parser': ('cli.html#_parser', 'microsig/cli.py'),
                               'microsig.cli._prediction_line': ('cli.html#_prediction_line', 'microsig/cli.py'),
                               'microsig.cli._results_cells': ('cli.html#_results_cells', 'microsig/cli.py'),
+                              'microsig.cli._run_one': ('cli.html#_run_one', 'microsig/cli.py'),
                               'microsig.cli._tag': ('cli.html#_tag', 'microsig/cli.py'),
                               'microsig.cli._toc': ('cli.html#_toc', 'microsig/cli.py'),
                               'microsig.cli._trading_line': ('cli.html#_trading_line', 'microsig/cli.py'),
