@@ -408,6 +408,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'microsig.experiments._sweep_tasks': ('experiments.html#_sweep_tasks', 'microsig/experiments.py'),
                                       'microsig.experiments._track_chapter': ('experiments.html#_track_chapter', 'microsig/experiments.py'),
                                       'microsig.experiments._warm_worker': ('experiments.html#_warm_worker', 'microsig/experiments.py'),
+                                      'microsig.experiments._yaml_mapping': ('experiments.html#_yaml_mapping', 'microsig/experiments.py'),
                                       'microsig.experiments.chapter_result': ('experiments.html#chapter_result', 'microsig/experiments.py'),
                                       'microsig.experiments.check_parameters': ( 'experiments.html#check_parameters',
                                                                                  'microsig/experiments.py'),

@@ -283,15 +283,20 @@ def save_store_models(folder,           # a result folder (manifest.json)
 # %% ../nbs/08_experiments.ipynb #1c104dc7
 STUDY_KEYS = {"title", "description", "chapters", "parameters", "requires"}
 
+def _yaml_mapping(path:Path, kind:str, keys:str)->dict:
+    "A YAML file that must hold a mapping; `MicrosigError` naming the file for a missing file, bad YAML or another shape."
+    if not path.exists(): raise MicrosigError(f"{path}: {kind} file not found")
+    try: d = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e: raise MicrosigError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(d, dict): raise MicrosigError(f"{path}: a {kind} is a mapping with {keys}")
+    return d
+
 def read_study(path, # a study YAML file
                nbs=None, # the chapters' notebooks folder (default nbs/)
               )->dict:
     "A study's settings, checked: title, chapters (with notebooks), parameters (with `study` set) and required data."
     path = Path(path)
-    if not path.exists(): raise MicrosigError(f"{path}: study file not found")
-    try: s = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e: raise MicrosigError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(s, dict): raise MicrosigError(f"{path}: a study is a mapping with title, chapters and parameters")
+    s = _yaml_mapping(path, "study", "title, chapters and parameters")
     if set(s) - STUDY_KEYS: raise MicrosigError(f"{path}: unknown key(s) {sorted(set(s) - STUDY_KEYS)}")
     for k in ("title", "chapters"):
         if k not in s: raise MicrosigError(f"{path}: missing '{k}'")
@@ -502,10 +507,7 @@ def read_sweep(path, # a sweep YAML file
               )->dict:
     "A sweep's settings, checked against its study and the parameters its chapters declare."
     path = Path(path)
-    if not path.exists(): raise MicrosigError(f"{path}: sweep file not found")
-    try: w = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e: raise MicrosigError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(w, dict): raise MicrosigError(f"{path}: a sweep is a mapping with study and grid/random/optuna")
+    w = _yaml_mapping(path, "sweep", "study and grid/random/optuna")
     if set(w) - SWEEP_KEYS: raise MicrosigError(f"{path}: unknown key(s) {sorted(set(w) - SWEEP_KEYS)}; a sweep has {sorted(SWEEP_KEYS)}")
     if "study" not in w: raise MicrosigError(f"{path}: missing 'study'")
     if not any(k in w for k in ("grid", "random", "optuna")): raise MicrosigError(f"{path}: give at least one of grid, random, optuna")
