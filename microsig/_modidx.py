@@ -3,6 +3,8 @@
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': '', 'lib_path': 'microsig'},
   'syms': { 'microsig.backtest': { 'microsig.backtest.BacktestResult': ('backtest.html#backtestresult', 'microsig/backtest.py'),
                                    'microsig.backtest.BacktestResult._wrap': ('backtest.html#backtestresult._wrap', 'microsig/backtest.py'),
+                                   'microsig.backtest.BacktestResult.bankrupt_at': ( 'backtest.html#backtestresult.bankrupt_at',
+                                                                                     'microsig/backtest.py'),
                                    'microsig.backtest.BacktestResult.cash': ('backtest.html#backtestresult.cash', 'microsig/backtest.py'),
                                    'microsig.backtest.BacktestResult.costs': ('backtest.html#backtestresult.costs', 'microsig/backtest.py'),
                                    'microsig.backtest.BacktestResult.drawdown': ( 'backtest.html#backtestresult.drawdown',

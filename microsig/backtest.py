@@ -20,11 +20,11 @@ __all__ = ['BacktestResult', 'run_backtest', 'average_true_range', 'periods_per_
            'null_pipeline']
 
 # %% ../nbs/07_backtest.ipynb #76454bb9
-_REASONS = ("signal", "stop_loss", "take_profit", "max_hold")
+_REASONS = ("signal", "stop_loss", "take_profit", "max_hold", "bankrupt")
 
 @njit(cache=True)
 def _exit_nb(j, t, x, rate, reason, u, c, cur, stopped, exit_row, fills, k):
-    "Close column j's position at price x (a stop, take-profit or time exit); returns the fill count."
+    "Close column j's position at price x (a stop, take-profit, time exit or liquidation); returns the fill count."
     cost = abs(u[j]) * x * rate
     c[j] += u[j] * x - cost
     if k < fills.shape[0]:
@@ -46,17 +46,21 @@ def _bar_nb(px,        # (n, 1 or m) fill prices: open or close
             at_close,  # True: fills at the close, stops checked on the bar before it
             fills,     # (K, 7) buffer: column, row, units before, units after, price, cost, reason
            ):
-    "Equity, cash and units per bar and column; the fills go to `fills` (returns their count, which may exceed K)."
+    "Equity, cash and units per bar and column, the bar each column went bankrupt (-1: never); the fills go to `fills` (their count, which may exceed K)."
     n, m = pos.shape
     mp = px.shape[1]
     equity = np.empty((n, m)); cash = np.empty((n, m)); units = np.empty((n, m))
     u = np.zeros(m); c = np.ones(m); cur = np.zeros(m); prev = np.zeros(m)
     stopped = np.zeros(m, np.bool_); entry_row = np.zeros(m, np.int64); exit_row = np.full(m, -(1 << 40))
+    ruin = np.full(m, -1, np.int64)
     sl = np.zeros(m); tp = np.zeros(m)
     stops = sl_k > 0.0 or tp_k > 0.0
     k = 0
     for t in range(n):
         for j in range(m):
+            if ruin[j] >= 0:                                               # bankrupt: nothing trades any more
+                equity[t, j] = c[j]; cash[t, j] = c[j]; units[t, j] = 0.0
+                continue
             jp = j if mp > 1 else 0
             r = rate[j] if rate.shape[0] > 1 else rate[0]
             p = px[t, jp]
@@ -67,20 +71,26 @@ def _bar_nb(px,        # (n, 1 or m) fill prices: open or close
                 elif sl_k > 0.0 and (l <= sl[j] if s > 0 else h >= sl[j]): k = _exit_nb(j, t, sl[j], r, 1, u, c, cur, stopped, exit_row, fills, k)
                 elif tp_k > 0.0 and s * (o - tp[j]) >= 0.0: k = _exit_nb(j, t, o, r, 2, u, c, cur, stopped, exit_row, fills, k)
                 elif tp_k > 0.0 and (h >= tp[j] if s > 0 else l <= tp[j]): k = _exit_nb(j, t, tp[j], r, 2, u, c, cur, stopped, exit_row, fills, k)
+            eq = c[j] + u[j] * p
+            if eq <= 0.0:                                                  # ruined at this mark: liquidate, stop
+                if u[j] != 0.0: k = _exit_nb(j, t, p, r, 4, u, c, cur, stopped, exit_row, fills, k)
+                ruin[j] = t
+                equity[t, j] = c[j]; cash[t, j] = c[j]; units[t, j] = 0.0
+                continue
+            if max_hold > 0 and u[j] != 0.0 and t - entry_row[j] >= max_hold:   # before the change test: one rule for every exit
+                k = _exit_nb(j, t, p, r, 3, u, c, cur, stopped, exit_row, fills, k)
+                eq = c[j]
             tg = 0.0
             if t >= delay:
                 tg = pos[t - delay, j]
                 if tg != tg: tg = 0.0
-            if tg != prev[j]:
+            if tg != prev[j]:                                              # a change at or after an exit re-opens
                 prev[j] = tg
                 stopped[j] = False
-            if max_hold > 0 and u[j] != 0.0 and t - entry_row[j] >= max_hold:
-                k = _exit_nb(j, t, p, r, 3, u, c, cur, stopped, exit_row, fills, k)
             if tg != cur[j] and not stopped[j]:
                 if cooldown > 0 and t - exit_row[j] <= cooldown and (cur[j] == 0.0 or cur[j] * tg < 0.0):
                     tg = 0.0                                           # no new entry yet: at most close the position
                 if tg != cur[j]:
-                    eq = c[j] + u[j] * p
                     nu = tg * eq / p
                     d = nu - u[j]
                     cost = abs(d) * p * r
@@ -106,10 +116,15 @@ def _bar_nb(px,        # (n, 1 or m) fill prices: open or close
                 elif sl_k > 0.0 and (l <= sl[j] if s > 0 else h >= sl[j]): k = _exit_nb(j, t, sl[j], r, 1, u, c, cur, stopped, exit_row, fills, k)
                 elif tp_k > 0.0 and s * (o - tp[j]) >= 0.0: k = _exit_nb(j, t, o, r, 2, u, c, cur, stopped, exit_row, fills, k)
                 elif tp_k > 0.0 and (h >= tp[j] if s > 0 else l <= tp[j]): k = _exit_nb(j, t, tp[j], r, 2, u, c, cur, stopped, exit_row, fills, k)
-            equity[t, j] = c[j] + u[j] * p
+            e = c[j] + u[j] * p
+            if e <= 0.0:                                                   # costs or a gapped stop took the rest
+                if u[j] != 0.0: k = _exit_nb(j, t, p, r, 4, u, c, cur, stopped, exit_row, fills, k)
+                ruin[j] = t
+                e = c[j]
+            equity[t, j] = e
             cash[t, j] = c[j]
             units[t, j] = u[j]
-    return equity, cash, units, k
+    return equity, cash, units, ruin, k
 
 @njit(cache=True)
 def _changes_nb(pos):
@@ -168,6 +183,7 @@ class BacktestResult:
     fills_: np.ndarray     # (k, 7)
     squeeze: bool          # one column given as 1-D: Series out
     params: dict = field(default_factory=dict)
+    ruin_: np.ndarray = None  # (m,) row of each column's bankruptcy, -1: never
 
     def _wrap(self, a):
         df = pd.DataFrame(a, index=self.index, columns=self.columns, copy=False)
@@ -181,11 +197,12 @@ class BacktestResult:
     @property
     def position(self):
         "Held exposure u P / E at each bar's fill price (p after a signal fill, drifting with the price while held)."
-        return self._wrap(self.units_ * self.price / self.equity_)
+        return self._wrap(np.divide(self.units_ * self.price, self.equity_, out=np.zeros_like(self.equity_), where=self.units_ != 0))
     @property
     def returns(self):
         r = np.zeros_like(self.equity_)
-        r[1:] = self.equity_[1:] / self.equity_[:-1] - 1.0
+        e0 = self.equity_[:-1]                                    # 0 after a bankruptcy: nothing is traded
+        r[1:] = np.divide(self.equity_[1:], e0, out=np.ones_like(e0), where=e0 > 0) - 1.0
         return self._wrap(r)
     @property
     def pnl(self): return self._wrap(self.equity_ - 1.0)
@@ -202,8 +219,16 @@ class BacktestResult:
         f = self.fills_
         if len(f):
             j, i = f[:, 0].astype(np.int64), f[:, 1].astype(np.int64)
-            np.add.at(t, (i, j), np.abs(f[:, 3] - f[:, 2]) * f[:, 4] / self.equity_[i, j])
+            e = self.equity_[i, j]
+            e = np.where(e > 0, e, self.equity_[np.maximum(i - 1, 0), j])   # a liquidation: over the last equity above 0
+            np.add.at(t, (i, j), np.abs(f[:, 3] - f[:, 2]) * f[:, 4] / e)
         return self._wrap(t)
+    @property
+    def bankrupt_at(self):
+        "When each column's equity reached 0 or less and it was liquidated: the index label, None if never."
+        r = np.full(len(self.columns), -1) if self.ruin_ is None else self.ruin_
+        at = [self.index[k] if k >= 0 else None for k in r]
+        return at[0] if self.squeeze else pd.Series(at, index=self.columns, dtype=object, name="bankrupt_at")
     @property
     def trades(self)->pd.DataFrame: return _trade_log(self)
 
@@ -212,11 +237,15 @@ def _trade_log(res:BacktestResult)->pd.DataFrame:
     "Round trips from the fills: a trip opens when units leave 0 and closes when they return to 0 or flip sign."
     f = res.fills_[np.argsort(res.fills_[:, 0], kind="stable")]
     idx, out, open_ = res.index, [], {}
-    def close(j, tr, i, px, reason):
+    def start(i, ua, px, cost):                                     # buys (sells) in: units, notional; sells (buys) out
+        return {"row": i, "units": ua, "peak": abs(ua), "in_q": abs(ua), "in_v": abs(ua) * px, "out_q": 0.0, "out_v": 0.0,
+                "cost": cost, "cash": -ua * px - cost}
+    def close(j, tr, i, reason):
+        entry = tr["in_v"] / tr["in_q"]                             # volume-weighted over the fills that added
         out.append({"column": res.columns[j], "entry_time": idx[tr["row"]], "exit_time": idx[i] if i >= 0 else pd.NaT,
-                    "side": "long" if tr["units"] > 0 else "short", "size": abs(tr["units"]),
-                    "entry_price": tr["price"], "exit_price": px, "costs": tr["cost"], "pnl": tr["cash"],
-                    "return": tr["cash"] / (abs(tr["units"]) * tr["price"]),
+                    "side": "long" if tr["units"] > 0 else "short", "size": tr["peak"],
+                    "entry_price": entry, "exit_price": tr["out_v"] / tr["out_q"], "costs": tr["cost"], "pnl": tr["cash"],
+                    "return": tr["cash"] / (tr["peak"] * entry),    # on the capital used: the most held, at its entry price
                     "bars": (i if i >= 0 else len(idx) - 1) - tr["row"], "exit_reason": reason})
     for col, row, ub, ua, px, cost, why in f:
         j, i = int(col), int(row)
@@ -224,15 +253,20 @@ def _trade_log(res:BacktestResult)->pd.DataFrame:
             tr = open_.pop(j)
             share = abs(ub) / abs(ua - ub)
             tr["cash"] += ub * px - cost * share; tr["cost"] += cost * share
-            close(j, tr, i, px, _REASONS[int(why)])
-            if ua != 0.0: open_[j] = {"row": i, "units": ua, "price": px, "cost": cost * (1 - share), "cash": -ua * px - cost * (1 - share)}
-        elif ub == 0.0: open_[j] = {"row": i, "units": ua, "price": px, "cost": cost, "cash": -ua * px - cost}
-        else:                                                       # resized, same side
+            tr["out_q"] += abs(ub); tr["out_v"] += abs(ub) * px
+            close(j, tr, i, _REASONS[int(why)])
+            if ua != 0.0: open_[j] = start(i, ua, px, cost * (1 - share))
+        elif ub == 0.0: open_[j] = start(i, ua, px, cost)
+        else:                                                       # resized, same side: added to or partly closed
             tr = open_[j]; tr["cash"] -= (ua - ub) * px + cost; tr["cost"] += cost
+            q, side = abs(ua) - abs(ub), ("in_q", "in_v") if abs(ua) > abs(ub) else ("out_q", "out_v")
+            tr[side[0]] += abs(q); tr[side[1]] += abs(q) * px
+            tr["units"] = ua; tr["peak"] = max(tr["peak"], abs(ua))
     for j, tr in open_.items():                                    # still open: marked at the last fill price
         last = res.price[-1, j if res.price.shape[1] > 1 else 0]
         tr["cash"] += tr["units"] * last
-        close(j, tr, -1, last, "open")
+        tr["out_q"] += abs(tr["units"]); tr["out_v"] += abs(tr["units"]) * last
+        close(j, tr, -1, "open")
     cols = ["column", "entry_time", "exit_time", "side", "size", "entry_price", "exit_price", "costs", "pnl", "return", "bars", "exit_reason"]
     return pd.DataFrame(out, columns=cols).sort_values(["column", "entry_time"], kind="stable").reset_index(drop=True)
 
@@ -248,8 +282,9 @@ def run_backtest(bars,                # DataFrame with open, close (high, low fo
                  atr=None,            # ATR known at each bar's close (e.g. `average_true_range(bars)`), for stops
                  max_hold:int=None,   # exit after this many bars in a position
                  cooldown:int=None,   # bars after an exit during which no new position opens
+                 max_leverage:float=1.0, # largest |position| allowed (a larger one is an error)
                 )->BacktestResult:
-    "Simulate positions on bars: delayed fills at the open (or close), costs on traded notional, optional exits."
+    "Simulate positions on bars: delayed fills at the open (or close), costs on traded notional, optional exits, liquidation at ruin."
     if fill not in ("open", "close"): raise MicrosigError(f"fill must be 'open' or 'close', got {fill!r}")
     if not (isinstance(delay, Integral) and not isinstance(delay, bool) and delay >= 1):
         raise MicrosigError(f"delay must be a whole number of bars >= 1 (a decision at t never fills at a price from t), got {delay!r}")
@@ -267,6 +302,12 @@ def run_backtest(bars,                # DataFrame with open, close (high, low fo
     if n != op.shape[0]: raise MicrosigError(f"position has {n} rows, bars {op.shape[0]}")
     if op.shape[1] not in (1, m): raise MicrosigError(f"bars have {op.shape[1]} columns, position {m}: give 1 or {m}")
     if np.isinf(pos).any(): raise MicrosigError("position holds an infinite value")
+    if not (isinstance(max_leverage, Real) and not isinstance(max_leverage, bool) and 0 < max_leverage < np.inf):
+        raise MicrosigError(f"max_leverage must be a number > 0, got {max_leverage!r}")
+    over = np.abs(pos) > max_leverage
+    if over.any():
+        a, b = np.argwhere(over)[0]
+        raise MicrosigError(f"position at row {a} ({index[a]}), column {columns[b]!r} is {pos[a, b]:g}: |position| above max_leverage={max_leverage:g}")
     rate = (np.broadcast_to(np.asarray(fee_bps, float), (m,)) + np.broadcast_to(np.asarray(slippage_bps, float), (m,))) / 1e4
     if not np.isfinite(rate).all(): raise MicrosigError("fee_bps and slippage_bps must be finite")
     rate = np.ascontiguousarray(rate if np.unique(rate).size > 1 else rate[:1])
@@ -278,10 +319,10 @@ def run_backtest(bars,                # DataFrame with open, close (high, low fo
     mh, cd = _window_rows(max_hold, "max_hold"), _window_rows(cooldown, "cooldown")
     fills = np.empty((2 * _changes_nb(pos) + 2 * m + 16, 7))
     px = op if fill == "open" else cl
-    equity, cash, units, k = _bar_nb(px, op, hi, lo, pos, int(delay), rate, atr_a, sl_k, tp_k, mh, cd, fill == "close", fills)
+    equity, cash, units, ruin, k = _bar_nb(px, op, hi, lo, pos, int(delay), rate, atr_a, sl_k, tp_k, mh, cd, fill == "close", fills)
     assert k <= len(fills), "fill buffer overflow"
     return BacktestResult(index, pd.Index(columns), px, equity, cash, units, fills[:k], squeeze,
-                          dict(fee_bps=fee_bps, slippage_bps=slippage_bps, delay=delay, fill=fill))
+                          dict(fee_bps=fee_bps, slippage_bps=slippage_bps, delay=delay, fill=fill, max_leverage=max_leverage), ruin)
 
 def average_true_range(bars:pd.DataFrame, # OHLC bars
                        window:int=14,     # bars averaged
