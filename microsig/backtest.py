@@ -127,18 +127,20 @@ def _bar_nb(px,        # (n, 1 or m) fill prices: open or close
     return equity, cash, units, ruin, k
 
 @njit(cache=True)
-def _changes_nb(pos):
-    "Number of changes of the desired position down each column, summed (bounds the fill count)."
+def _changes_nb(pos, cap):
+    "Changes of the desired position down each column, summed (bounds the fill count), and the first (row, column) with |position| > cap (-1: none)."
     n, m = pos.shape
     k = 0
+    bi = -1; bj = -1
     for j in range(m):
         last = 0.0
         for t in range(n):
             v = pos[t, j]
             if v != v: v = 0.0
+            elif abs(v) > cap and (bi < 0 or t < bi): bi = t; bj = j   # one pass over the positions does both
             if v != last: k += 1
             last = v
-    return k
+    return k, bi, bj
 
 # %% ../nbs/07_backtest.ipynb #a79bf7eb
 def _as2d(x, name:str)->np.ndarray:
@@ -301,12 +303,11 @@ def run_backtest(bars,                # DataFrame with open, close (high, low fo
     n, m = pos.shape
     if n != op.shape[0]: raise MicrosigError(f"position has {n} rows, bars {op.shape[0]}")
     if op.shape[1] not in (1, m): raise MicrosigError(f"bars have {op.shape[1]} columns, position {m}: give 1 or {m}")
-    if np.isinf(pos).any(): raise MicrosigError("position holds an infinite value")
     if not (isinstance(max_leverage, Real) and not isinstance(max_leverage, bool) and 0 < max_leverage < np.inf):
         raise MicrosigError(f"max_leverage must be a number > 0, got {max_leverage!r}")
-    over = np.abs(pos) > max_leverage
-    if over.any():
-        a, b = np.argwhere(over)[0]
+    n_changes, a, b = _changes_nb(pos, float(max_leverage))
+    if a >= 0:
+        if np.isinf(pos[a, b]): raise MicrosigError(f"position holds an infinite value (row {a}, column {columns[b]!r})")
         raise MicrosigError(f"position at row {a} ({index[a]}), column {columns[b]!r} is {pos[a, b]:g}: |position| above max_leverage={max_leverage:g}")
     rate = (np.broadcast_to(np.asarray(fee_bps, float), (m,)) + np.broadcast_to(np.asarray(slippage_bps, float), (m,))) / 1e4
     if not np.isfinite(rate).all(): raise MicrosigError("fee_bps and slippage_bps must be finite")
@@ -317,7 +318,7 @@ def run_backtest(bars,                # DataFrame with open, close (high, low fo
         if atr_a.shape[0] != n or atr_a.shape[1] not in (1, op.shape[1]): raise MicrosigError(f"atr must have {n} rows and 1 or {op.shape[1]} columns")
     else: atr_a = op
     mh, cd = _window_rows(max_hold, "max_hold"), _window_rows(cooldown, "cooldown")
-    fills = np.empty((2 * _changes_nb(pos) + 2 * m + 16, 7))
+    fills = np.empty((2 * n_changes + 2 * m + 16, 7))
     px = op if fill == "open" else cl
     equity, cash, units, ruin, k = _bar_nb(px, op, hi, lo, pos, int(delay), rate, atr_a, sl_k, tp_k, mh, cd, fill == "close", fills)
     assert k <= len(fills), "fill buffer overflow"
