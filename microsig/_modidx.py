@@ -553,6 +553,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'microsig.features.mid_price': ('features.html#mid_price', 'microsig/features.py'),
                                    'microsig.features.multilevel_ofi': ('features.html#multilevel_ofi', 'microsig/features.py'),
                                    'microsig.features.next_window_r2': ('features.html#next_window_r2', 'microsig/features.py'),
+                                   'microsig.features.oos_r2': ('features.html#oos_r2', 'microsig/features.py'),
                                    'microsig.features.order_flow_imbalance': ('features.html#order_flow_imbalance', 'microsig/features.py'),
                                    'microsig.features.queue_imbalance': ('features.html#queue_imbalance', 'microsig/features.py'),
                                    'microsig.features.realized_volatility': ('features.html#realized_volatility', 'microsig/features.py'),

@@ -357,6 +357,8 @@ def lo_eta(returns,          # per-period returns
            max_lag:int=None, # autocorrelation lags used (default T // 4, Box and Jenkins' limit for sample autocorrelations)
           )->float:          # eta(q): the q-period Sharpe is eta(q) times the per-period one (sqrt(q) without autocorrelation)
     "Lo's (2002) autocorrelation-corrected scaling of a per-period Sharpe ratio to q periods; NaN where it is not defined."
+    # lags beyond max_lag count as 0; when that truncates the sum, the kept lags get Bartlett weights 1 - k/(L+1)
+    # (Newey and West 1987), which keeps the variance positive where noisy sample autocorrelations would not
     r = np.asarray(returns, float); r = r[np.isfinite(r)]
     if not (isinstance(q, Integral) and q >= 1): raise MicrosigError(f"q must be an integer >= 1, got {q!r}")
     T = r.size
@@ -367,7 +369,8 @@ def lo_eta(returns,          # per-period returns
     acov = np.fft.irfft(f * np.conj(f))[:L + 1]            # sum_t x_t x_{t+k}, k = 0..L
     if acov[0] <= 0: return np.nan
     k = np.arange(1, L + 1)
-    den = q + 2 * ((q - k) * acov[1:] / acov[0]).sum()
+    w = 1 - k / (L + 1) if L < q - 1 else 1.0
+    den = q + 2 * ((q - k) * w * acov[1:] / acov[0]).sum()
     return q / math.sqrt(den) if den > 0 else np.nan
 
 def sharpe_ratios(returns,                # per-period returns (a Series with a DatetimeIndex counts its days)

@@ -628,7 +628,7 @@ def fit_baselines(X:pd.DataFrame,     # `model_frame` of the dataset
             if log: log(f"{t:>5} {name:<12} fitted on {tr.size} rows in {sec:.1f} s")
     return pd.concat(preds, ignore_index=True), pd.DataFrame(rows), fitted
 
-# %% ../nbs/04_baselines.ipynb #f07f3830
+# %% ../nbs/04_baselines.ipynb #db486503
 def choose_on_validation(metrics:pd.DataFrame, # rows per (target, model, split), as `fit_baselines` returns them
                          key:str="macro_f1",   # the validation score that chooses
                          higher:bool=True,     # True: the highest score wins (False: the lowest, e.g. log loss)

@@ -553,7 +553,7 @@ def forecast_frame(pos,                 # row positions in the dataset
         df["z_edge"] = np.where(df["scale_bps"] > 0, df["exp_ret_bps"] / df["scale_bps"], np.nan)
     return df
 
-# %% ../nbs/06_calibration.ipynb #689cb5c2
+# %% ../nbs/06_calibration.ipynb #b41276e8
 def best_on_validation(calibrated:pd.DataFrame, # long format with target, model, split, y and p_ columns (`res["calibrated"]`)
                       )->pd.DataFrame:          # per target: the model with the lowest validation log loss, and that loss
     "Per target, the model whose calibrated validation probabilities have the lowest log loss (chosen on validation, as 07 trades)."
