@@ -15,9 +15,9 @@ from .features import _depth_walk_nb
 
 # %% auto #0
 __all__ = ['BacktestResult', 'run_backtest', 'average_true_range', 'periods_per_year', 'probabilistic_sharpe', 'deflated_sharpe',
-           'performance', 'signal_from_proba', 'size_position', 'zscore_gate', 'ev_gate', 'quantile_gate',
-           'persistence', 'warmup_gate', 'vol_floor_gate', 'apply_gates', 'BookResult', 'run_book_backtest',
-           'null_pipeline']
+           'lo_eta', 'sharpe_ratios', 'trial_set', 'performance', 'signal_from_proba', 'size_position', 'zscore_gate',
+           'ev_gate', 'quantile_gate', 'persistence', 'warmup_gate', 'vol_floor_gate', 'apply_gates', 'BookResult',
+           'run_book_backtest', 'null_pipeline']
 
 # %% ../nbs/07_backtest.ipynb #76454bb9
 _REASONS = ("signal", "stop_loss", "take_profit", "max_hold", "bankrupt")
@@ -394,6 +394,64 @@ def deflated_sharpe(returns,       # per-period returns of the chosen strategy
     sr0 = math.sqrt(sr_var) * ((1 - g) * norm.ppf(1 - 1 / n_trials) + g * norm.ppf(1 - 1 / (n_trials * math.e)))
     return probabilistic_sharpe(returns, sr0)
 
+def lo_eta(returns,          # per-period returns
+           q:int,            # periods aggregated into one (e.g. the periods of a day)
+           max_lag:int=None, # autocorrelation lags used (default T // 4, Box and Jenkins' limit for sample autocorrelations)
+          )->float:          # eta(q): the q-period Sharpe is eta(q) times the per-period one (sqrt(q) without autocorrelation)
+    "Lo's (2002) autocorrelation-corrected scaling of a per-period Sharpe ratio to q periods; NaN where it is not defined."
+    # lags beyond max_lag count as 0; when that truncates the sum, the kept lags get Bartlett weights 1 - k/(L+1)
+    # (Newey and West 1987), which keeps the variance positive where noisy sample autocorrelations would not
+    r = np.asarray(returns, float); r = r[np.isfinite(r)]
+    if not (isinstance(q, Integral) and q >= 1): raise MicrosigError(f"q must be an integer >= 1, got {q!r}")
+    T = r.size
+    L = min(q - 1, T // 4 if max_lag is None else int(max_lag), T - 1)
+    if L < 1: return math.sqrt(q)
+    x = r - r.mean()
+    f = np.fft.rfft(x, 2 * T)
+    acov = np.fft.irfft(f * np.conj(f))[:L + 1]            # sum_t x_t x_{t+k}, k = 0..L
+    if acov[0] <= 0: return np.nan
+    k = np.arange(1, L + 1)
+    w = 1 - k / (L + 1) if L < q - 1 else 1.0
+    den = q + 2 * ((q - k) * w * acov[1:] / acov[0]).sum()
+    return q / math.sqrt(den) if den > 0 else np.nan
+
+def sharpe_ratios(returns,                # per-period returns (a Series with a DatetimeIndex counts its days)
+                  periods_per_year:float, # see `periods_per_year`
+                  days_per_year:float=252, # sessions a year (365 for crypto)
+                  min_days:int=20,        # days needed for the per-day figure
+                  max_lag:int=None,       # for `lo_eta`
+                 )->dict:                 # per_period, naive, lo, daily, days, sharpe (the headline figure), scale
+    "Sharpe per period, naively annualised (sqrt N), annualised with Lo's correction, and per day (annualised) where there are enough days."
+    s = pd.Series(np.asarray(returns, float), index=returns.index if isinstance(returns, pd.Series) else None)
+    r = s.to_numpy()
+    ok = np.isfinite(r)
+    sd = r[ok].std(ddof=1) if ok.sum() > 1 else np.nan
+    sr = r[ok].mean() / sd if sd > 0 else np.nan
+    N = float(periods_per_year)
+    q_day = N / days_per_year
+    # sub-daily samples: Lo's eta to a day, then sqrt(days) across days; daily or longer: Lo's eta straight to a year
+    scale = lo_eta(r[ok], int(round(q_day)), max_lag) * math.sqrt(days_per_year) if q_day > 1.5 else lo_eta(r[ok], max(1, int(round(N))), max_lag)
+    out = {"per_period": sr, "naive": sr * math.sqrt(N), "lo": sr * scale, "daily": np.nan, "days": 0}
+    if isinstance(s.index, pd.DatetimeIndex) and len(s):
+        day = s[ok].groupby(s.index[ok].normalize()).apply(lambda g: float(np.prod(1 + g.to_numpy()) - 1))
+        out["days"] = len(day)
+        if len(day) >= min_days and day.std(ddof=1) > 0: out["daily"] = day.mean() / day.std(ddof=1) * math.sqrt(days_per_year)
+    daily = out["days"] >= min_days
+    out["sharpe"] = out["daily"] if daily else out["lo"]
+    out["scale"] = math.sqrt(days_per_year) if daily else scale
+    return out
+
+def trial_set(returns:pd.DataFrame, # one column per strategy run, per-period returns on one grid
+             )->dict:               # n_trials, sr_var (variance of their per-period Sharpes, NaN under 2), trials (names)
+    "The trials behind a choice, for the deflated Sharpe ratio: identical return streams counted once, flat ones not at all."
+    R = np.nan_to_num(np.asarray(returns, float))
+    keep = []
+    for j in range(R.shape[1]):
+        if R[:, j].std() > 0 and not any(np.array_equal(R[:, j], R[:, i]) for i in keep): keep.append(j)
+    srs = [R[:, j].mean() / R[:, j].std(ddof=1) for j in keep]
+    return {"n_trials": len(keep), "sr_var": float(np.var(srs, ddof=1)) if len(srs) > 1 else np.nan,
+            "trials": [returns.columns[j] for j in keep]}
+
 def _max_run(mask:np.ndarray)->int:
     "Longest run of True."
     if not mask.any(): return 0
@@ -412,9 +470,12 @@ def performance(returns,                 # per-period returns (Series/array; a D
                 n_boot:int=1000,         # stationary-bootstrap resamples for the Sharpe interval (0: none)
                 block:float=None,        # mean block length (default T^(1/3))
                 seed:int=0,              # bootstrap seed
+                days_per_year:float=252, # sessions a year, for the per-day Sharpe (365 for crypto)
+                min_days:int=20,         # days needed before the Sharpe is the per-day one
                )->pd.Series:             # the metrics, by name
     "Return, risk, trade and significance statistics of a return series."
-    kw = dict(benchmark=benchmark, n_trials=n_trials, sr_var=sr_var, n_boot=n_boot, block=block, seed=seed)
+    kw = dict(benchmark=benchmark, n_trials=n_trials, sr_var=sr_var, n_boot=n_boot, block=block, seed=seed,
+              days_per_year=days_per_year, min_days=min_days)
     turnover = None
     if isinstance(returns, BacktestResult):
         res = returns
@@ -425,6 +486,7 @@ def performance(returns,                 # per-period returns (Series/array; a D
         return pd.concat({c: performance(returns[c], periods_per_year, position=None if position is None else position[c], **kw)
                           for c in returns.columns}, axis=1)
     N = float(periods_per_year)
+    srs = sharpe_ratios(returns, N, days_per_year, min_days)
     r = np.asarray(returns, float)
     ok = np.isfinite(r)
     r = r[ok]
@@ -439,7 +501,8 @@ def performance(returns,                 # per-period returns (Series/array; a D
     down = math.sqrt((r[r < 0] ** 2).sum() / T)
     var95 = float(np.quantile(r, 0.05))
     m = {"periods": T, "total_return": total, "annual_return": mu * N, "cagr": cagr, "volatility": sd * math.sqrt(N),
-         "sharpe": mu / sd * math.sqrt(N) if sd > 0 else np.nan, "sortino": mu / down * math.sqrt(N) if down > 0 else np.nan,
+         "sharpe": srs["sharpe"], "sharpe_per_period": srs["per_period"], "sharpe_naive": srs["naive"], "sharpe_lo": srs["lo"],
+         "sharpe_daily": srs["daily"], "days": srs["days"], "sortino": mu / down * math.sqrt(N) if down > 0 else np.nan,
          "calmar": cagr / abs(mdd) if mdd < 0 else np.nan, "max_drawdown": mdd, "max_drawdown_periods": _max_run(dd[1:] < 0),
          "var_95": var95, "cvar_95": float(r[r <= var95].mean())}
     if trades is not None and len(trades):
@@ -463,7 +526,10 @@ def performance(returns,                 # per-period returns (Series/array; a D
     m["psr"] = probabilistic_sharpe(r)
     m["dsr"] = deflated_sharpe(r, n_trials, sr_var) if n_trials > 1 and sr_var is not None else np.nan
     if n_boot:
-        bs = _bootstrap_sharpe_nb(r, int(n_boot), float(block or max(1.0, T ** (1 / 3))), int(seed)) * math.sqrt(N)
+        # the interval of the headline figure: per-day returns when it is the per-day Sharpe, else the periods scaled as it is
+        rb = r if srs["days"] < min_days else pd.Series(r, returns.index[ok]).groupby(returns.index[ok].normalize()).apply(
+            lambda g: float(np.prod(1 + g.to_numpy()) - 1)).to_numpy()
+        bs = _bootstrap_sharpe_nb(rb, int(n_boot), float(block or max(1.0, rb.size ** (1 / 3))), int(seed)) * srs["scale"]
         m["sharpe_ci_low"], m["sharpe_ci_high"] = np.nanquantile(bs, [0.025, 0.975])
     else: m["sharpe_ci_low"] = m["sharpe_ci_high"] = np.nan
     return pd.Series(m, name=getattr(returns, "name", None), dtype=float)

@@ -21,7 +21,8 @@ __all__ = ['METHODS', 'RULES', 'OBJECTIVES', 'proba_columns', 'calibration_bins'
            'maximum_calibration_error', 'brier_score', 'brier_decomposition', 'reliability_diagram', 'Calibrator',
            'calibrate', 'edge', 'class_returns', 'expected_return', 'Thresholds', 'positions_from_proba', 'trade_pnl',
            'decision_stats', 'fit_thresholds', 'fit_quantile_model', 'predict_quantiles', 'pinball_loss',
-           'interval_coverage', 'predictive_scale', 'ReturnCalibrator', 'fit_expected_return', 'forecast_frame']
+           'interval_coverage', 'predictive_scale', 'ReturnCalibrator', 'fit_expected_return', 'forecast_frame',
+           'best_on_validation']
 
 # %% ../nbs/06_calibration.ipynb #a0bbce93
 def _class_of(name:str):
@@ -551,3 +552,15 @@ def forecast_frame(pos,                 # row positions in the dataset
     with np.errstate(divide="ignore", invalid="ignore"):
         df["z_edge"] = np.where(df["scale_bps"] > 0, df["exp_ret_bps"] / df["scale_bps"], np.nan)
     return df
+
+# %% ../nbs/06_calibration.ipynb #b41276e8
+def best_on_validation(calibrated:pd.DataFrame, # long format with target, model, split, y and p_ columns (`res["calibrated"]`)
+                      )->pd.DataFrame:          # per target: the model with the lowest validation log loss, and that loss
+    "Per target, the model whose calibrated validation probabilities have the lowest log loss (chosen on validation, as 07 trades)."
+    rows = []
+    for (t, m), g in calibrated[calibrated["split"] == "val"].groupby(["target", "model"], sort=False):
+        cols = [c for c in proba_columns(g) if g[c].notna().all()]
+        P, j = g[cols].to_numpy(float), pd.Index(cols).get_indexer("p_" + g["y"].astype(int).astype(str))
+        rows.append({"target": str(t), "model": m, "val_log_loss": float(-np.log(np.clip(P[np.arange(len(g)), j], 1e-12, 1)).mean())})
+    if not rows: raise MicrosigError("no validation rows to choose a model on")
+    return pd.DataFrame(rows).sort_values("val_log_loss", kind="stable").groupby("target", sort=False).head(1).sort_values("target").reset_index(drop=True)

@@ -163,45 +163,59 @@ def _md_table(df:pd.DataFrame, floatfmt=".3f")->str:
         rows.append("| " + " | ".join([str(i)] + cells) + " |")
     return "\n".join(rows)
 
-def _model_table(study:str, out=None)->pd.DataFrame|None:
-    "Test metrics of every model of chapters 04 and 05 in a study: one row per (target, model)."
+def _model_table(study:str, out=None, split:str|None="test")->pd.DataFrame|None:
+    "Metrics of every model of chapters 04 and 05 in a study: one row per (target, model) of `split` (None: every split)."
     frames = []
     for ch in ("04_baselines", "05_sequence"):
         r = _newest(study, ch, out)
         if r is not None and isinstance(r.get("metrics"), pd.DataFrame): frames.append(r["metrics"].assign(chapter=ch))
     if not frames: return None
     m = pd.concat(frames, ignore_index=True)
-    return m[m["split"] == "test"] if "split" in m else m
+    return m[m["split"] == split] if "split" in m and split is not None else m
+
+def _chosen(m:pd.DataFrame, key:str, exclude:str=None)->pd.DataFrame|None:
+    "Per target, the model chosen on validation `key` with its test metrics (None where no validation scores are stored)."
+    from microsig.baselines import choose_on_validation
+    try: return choose_on_validation(m, key, exclude=exclude)
+    except (MicrosigError, KeyError): return None
 
 _BASE_MODELS = r"^(?:prior|majority|base)"  # 04's base-rate models: the bar every model must clear
 
 def _prediction_line(study:dict, out=None)->str|None:
-    "One sentence: the best test macro F1 per target against the base rate."
-    m = _model_table(study["name"], out)
+    "One sentence: per target, the model chosen on validation macro F1, its test macro F1 against the base rate's."
+    m = _model_table(study["name"], out, split=None)
     if m is None or not len(m) or "macro_f1" not in m: return None
-    parts = []
-    for tgt, g in m.groupby("target", sort=False):
-        best = g.sort_values("macro_f1").iloc[-1]
-        base = g[g["model"].astype(str).str.contains(_BASE_MODELS, regex=True)]
-        b = f" (base rate {base['macro_f1'].max():.3f})" if len(base) else ""
-        parts.append(f"{tgt}: {best['model']} {best['macro_f1']:.3f}{b}")
-    return "best test macro F1 per target: " + "; ".join(parts)
+    best = _chosen(m, "macro_f1")
+    if best is None: return "no validation scores stored, so no model is named (rerun 04 and 05)"
+    base = _chosen(m[m["model"].astype(str).str.contains(_BASE_MODELS, regex=True)], "macro_f1")
+    parts = [f"{tgt}: {b['model']} {b['macro_f1']:.3f}" + (f" (base rate {base.loc[tgt, 'macro_f1']:.3f})" if base is not None and tgt in base.index else "")
+             for tgt, b in best.iterrows()]
+    return "test macro F1 of the model chosen on validation, per target: " + "; ".join(parts)
+
+def _sharpe_text(b:pd.Series, grid)->str:
+    "The headline Sharpe with what it is: per day, or annualised from a named sub-daily grid with Lo's correction."
+    if b.get("days", 0) >= 20: return f"Sharpe {b['sharpe']:.2f} (per day, × √252)"
+    per = b.get("sharpe_per_period", np.nan)
+    return (f"Sharpe {per:.3f} per {grid} period" + (f", {b['sharpe']:.1f} annualised with Lo's correction" if np.isfinite(b.get("sharpe", np.nan)) else "")
+            if np.isfinite(per) else f"Sharpe {b.get('sharpe', np.nan):.2f}")
 
 def _trading_line(study:dict, out=None)->str|None:
-    "One sentence: the best strategy of 07 after costs, its gross return, trades and PSR."
+    "One sentence: the strategy 07 trades (chosen on validation), its test return after and before costs, trades, Sharpe, PSR and DSR."
     bt = _newest(study["name"], "07_backtest", out)
     if bt is None or not isinstance(bt.get("backtests"), pd.DataFrame) or not len(bt["backtests"]): return None
-    t = bt["backtests"]
-    t = t[~t["strategy"].astype(str).str.contains("buy", case=False)] if "strategy" in t else t
-    t = t[t.get("n_trades", pd.Series(1, index=t.index)) > 0]
-    if not len(t): return "no strategy traded on the test span"
-    b = t.sort_values("total_return").iloc[-1]
-    # the best of many strategies is judged by the deflated Sharpe ratio, which charges for every trial made
-    n = (bt.get("info") or {}).get("n_trials")
+    t, info = bt["backtests"], bt.get("info") or {}
+    name = info.get("traded")
+    row = t[t["strategy"].astype(str) == str(name)] if name is not None and "strategy" in t else t.iloc[:0]
+    if not len(row): return "07 stored no strategy chosen on validation, so none is named (rerun 07_backtest)"
+    b = row.iloc[0]
+    if not b.get("n_trades", 1) > 0: return f"the strategy chosen on validation ({name}) did not trade on the test span"
+    # judged by the deflated Sharpe ratio over the distinct strategies run, not by its return
+    n = info.get("n_trials")
     sig = "significant" if b.get("dsr", 0) > 0.95 else "not significant"
-    return (f"after costs the best strategy ({b['strategy']}) returns {100 * b['total_return']:+.2f}% on the test span "
-            f"({100 * b['gross_total_return']:+.2f}% before costs, {int(b['n_trades'])} trades; PSR {b['psr']:.2f}, "
-            f"deflated Sharpe {b['dsr']:.2f}{f' over {n} trials' if n else ''}: {sig})")
+    return (f"after costs the strategy 07 trades ({name}, chosen on validation: {info.get('traded_by', 'validation')}) returns "
+            f"{100 * b['total_return']:+.2f}% on the test span ({100 * b['gross_total_return']:+.2f}% before costs, {int(b['n_trades'])} trades; "
+            f"{_sharpe_text(b, info.get('grid', 'sample'))}; PSR {b['psr']:.2f}, deflated Sharpe {b['dsr']:.2f}"
+            f"{f' over {n} distinct trials' if n else ''}: {sig})")
 
 def headline(ran:list, out=None)->str:
     "The report's answer, one bullet per study that ran, from the stored results."
@@ -221,16 +235,16 @@ def study_summary(study:dict, # a loaded study
         info = ds["info"]
         lines += [f"**Data.** {info['rows_in']:,} rows in; after cleaning and warm-up, {info['rows']:,} samples with "
                   f"{len(info['features'])} features ({info['kind']}); label horizons {info['horizons']}.", ""]
-    m = _model_table(study["name"], out)
-    if m is not None and len(m):
-        key = "macro_f1" if "macro_f1" in m else m.columns[-1]
-        best = m.sort_values(key, ascending=False).groupby("target", sort=False).head(1).set_index("target")
-        base = m[m["model"].astype(str).str.contains(_BASE_MODELS, regex=True)].sort_values(key).groupby("target").tail(1).set_index("target")
-        t = pd.DataFrame({"best model": best["model"], f"its test {key}": best[key],
-                          "its MCC": best.get("mcc"), f"base rate {key}": base[key].reindex(best.index)})
+    m = _model_table(study["name"], out, split=None)
+    best = _chosen(m, "macro_f1") if m is not None and len(m) and "macro_f1" in m else None
+    if best is not None:
+        base = _chosen(m[m["model"].astype(str).str.contains(_BASE_MODELS, regex=True)], "macro_f1")
+        t = pd.DataFrame({"model chosen on validation": best["model"], "its validation macro_f1": best["val_macro_f1"],
+                          "its test macro_f1": best["macro_f1"], "its test MCC": best.get("mcc"),
+                          "base rate test macro_f1": base["macro_f1"].reindex(best.index) if base is not None else np.nan})
         t.index.name = "target"
-        lines += ["**Does it predict?** The best model per target on the test split, against the base rate:", "",
-                  _md_table(t), ""]
+        lines += ["**Does it predict?** Per target, the model with the best validation macro F1 and its test scores, "
+                  "against the base rate (chosen the same way):", "", _md_table(t), ""]
     trade = _trading_line(study, out)
     if trade: lines += [f"**Does it trade?** {trade[0].upper() + trade[1:]}.", ""]
     lines += ["The chapters below give the details: data, cleaning, features, labels, models, calibration and the "
@@ -254,34 +268,36 @@ def _literature(studies:list, out=None)->pd.DataFrame|None:
     "The literature reproductions of each book study next to the papers' numbers."
     rows = []
     for s in studies:
-        cks, xgh = None, None
+        cks, xgh, fc = None, None, None
         for f in sorted((runs_dir(out)/s["name"]/"store"/"02_features").glob("*/manifest.json"), key=lambda f: f.stat().st_mtime):
             m = json.loads(f.read_text())
             from microsig.data import _load_object
             for n, how in m["objects"].items():
                 if n == "cks": cks = _load_object(f.parent, n, how)
                 if n == "xgh": xgh = _load_object(f.parent, n, how)
+                if n == "cks_forecast": fc = _load_object(f.parent, n, how)
         if cks is not None:
             rows.append({"study": s["name"], "measure": "CKS: mean in-sample R², Δmid on OFI (10 s, per half hour)",
                          "here": cks["R² OFI"].mean(), "paper": "0.65 (50 NYSE stocks, 2010)"})
             rows.append({"study": s["name"], "measure": "CKS: mean R², Δmid on trade imbalance", "here": cks["R² trade imbalance"].mean(),
                          "paper": "about 0.32"})
-            rows.append({"study": s["name"], "measure": "OFI against the NEXT interval's Δmid (a forecast)",
-                         "here": cks["R² OFI → next Δmid"].mean(), "paper": "– (the papers' regressions are contemporaneous)"})
+        if fc is not None and len(fc):        # out of sample (an in-sample R² is never negative), with its permutation p-value
+            rows.append({"study": s["name"], "measure": "OFI against the NEXT interval's Δmid: out-of-sample R² (fit on the first half)",
+                         "here": f"{fc['r2_oos'].iloc[0]:.4f} (permutation p = {fc['p_value'].iloc[0]:.2f})",
+                         "paper": "– (the papers' regressions are contemporaneous)"})
         if xgh is not None and len(xgh) > 1:
             rows.append({"study": s["name"], "measure": f"XGH: out-of-sample R², OFI levels 1 → {len(xgh)} (OLS)",
                          "here": f"{xgh['OLS'].iloc[0]:.3f} → {xgh['OLS'].iloc[-1]:.3f}", "paper": "rises with every level (6 Nasdaq stocks)"})
-        m = _model_table(s["name"], out)
+        m = _model_table(s["name"], out, split=None)
         if m is not None and len(m) and "weighted_f1" in m:
+            cw, cm = _chosen(m, "weighted_f1"), _chosen(m, "macro_f1")      # chosen on validation, scored on test
             for tgt in ("10", "100"):
-                mt = m[m["target"].astype(str) == tgt]
-                if not len(mt): continue
-                b = mt.sort_values("weighted_f1").iloc[-1]
-                rows.append({"study": s["name"], "measure": f"best weighted F1 at k = {tgt} ({b['model']})", "here": b["weighted_f1"],
-                             "paper": "DeepLOB 0.834 on FI-2010 at k = 10; reproductions 0.75–0.80"})
-                b = mt.sort_values("macro_f1").iloc[-1]
-                rows.append({"study": s["name"], "measure": f"best macro F1 at k = {tgt} ({b['model']})", "here": b["macro_f1"],
-                             "paper": "LOBCAST: about 0.61 at best on LOBSTER stocks"})
+                if cw is not None and tgt in cw.index:
+                    rows.append({"study": s["name"], "measure": f"weighted F1 at k = {tgt}, model chosen on validation ({cw.loc[tgt, 'model']})",
+                                 "here": cw.loc[tgt, "weighted_f1"], "paper": "DeepLOB 0.834 on FI-2010 at k = 10; reproductions 0.75–0.80"})
+                if cm is not None and tgt in cm.index:
+                    rows.append({"study": s["name"], "measure": f"macro F1 at k = {tgt}, model chosen on validation ({cm.loc[tgt, 'model']})",
+                                 "here": cm.loc[tgt, "macro_f1"], "paper": "LOBCAST: about 0.61 at best on LOBSTER stocks"})
     if not rows: return None
     t = pd.DataFrame(rows).set_index(["study", "measure"])
     t.index = [f"{a}: {b}" for a, b in t.index]; t.index.name = "study: measure"

@@ -19,7 +19,7 @@ __all__ = ['FEATURES', 'LEVEL1_SET', 'LEVEL10_SET', 'BAR_FEATURES', 'mid_price',
            'sweep_cost', 'trade_flow', 'vwap_distance', 'log_returns', 'realized_volatility', 'time_of_day',
            'feature_set', 'MicropriceModel', 'fit_microprice', 'microprice', 'average_depth', 'IntegratedOfiModel',
            'fit_integrated_ofi', 'integrated_ofi', 'vpin', 'bar_features', 'resample', 'interval_flows', 'windowed_r2',
-           'next_window_r2']
+           'oos_r2', 'next_window_r2']
 
 # %% ../nbs/02_features.ipynb #8243e290
 _DAY_S = 86_400
@@ -1333,6 +1333,32 @@ def windowed_r2(flows:pd.DataFrame,    # from `interval_flows`
         tss = ((g["_y"] - g["_y"].mean()) ** 2).sum()
         r2[w] = 1 - (resid ** 2).sum() / tss if tss > 0 else np.nan
     return pd.Series(r2, name="r2")
+
+def oos_r2(flows:pd.DataFrame,      # from `interval_flows`
+           x:list,                  # regressor columns
+           y:str="dmid_ticks",      # response column
+           lead:int=1,              # intervals ahead: 1 forecasts the next interval's change
+           train_frac:float=0.5,    # the first share of the intervals fits, the rest evaluates
+           n_perm:int=199,          # refits with the regressors shuffled (the null)
+           seed:int=0,              # permutation seed
+          )->dict:                  # r2_oos, p_value, r2_in_sample, null quantiles, n_train, n_test
+    "Out-of-sample R² of the OLS forecast of `y` `lead` intervals ahead from `x`, with a permutation p-value."
+    d = flows.assign(_y=flows[y].shift(-lead)).dropna(subset=["_y", *x])
+    n = len(d); k = int(n * train_frac)
+    if k < 10 or n - k < 10: raise MicrosigError(f"oos_r2 needs at least 10 training and 10 test intervals, got {k} and {n - k}")
+    X, Y = d[x].to_numpy(float), d["_y"].to_numpy(float)
+    ss = ((Y[k:] - Y[:k].mean()) ** 2).sum()
+    def fit(Xs):
+        A = np.column_stack([np.ones(n), Xs])
+        beta, *_ = np.linalg.lstsq(A[:k], Y[:k], rcond=None)
+        e = Y - A @ beta
+        return 1 - (e[k:] ** 2).sum() / ss, 1 - (e[:k] ** 2).sum() / ((Y[:k] - Y[:k].mean()) ** 2).sum()
+    r2, r2_in = fit(X)
+    rng = np.random.default_rng(seed)
+    null = np.array([fit(X[rng.permutation(n)])[0] for _ in range(n_perm)])
+    return {"r2_oos": float(r2), "p_value": float((1 + (null >= r2).sum()) / (1 + n_perm)), "r2_in_sample": float(r2_in),
+            "null_q05": float(np.quantile(null, 0.05)), "null_q50": float(np.median(null)), "null_q95": float(np.quantile(null, 0.95)),
+            "n_train": k, "n_test": n - k}
 
 # %% ../nbs/02_features.ipynb #f3f77c65
 def next_window_r2(flows:pd.DataFrame,      # from `interval_flows`
