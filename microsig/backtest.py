@@ -742,7 +742,7 @@ def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trad
     if hidden not in ("ignore", "queue"): raise MicrosigError(f"hidden must be 'ignore' or 'queue', got {hidden!r}")
     book = lob.book
     L = len([c for c in book.columns if c.startswith("ask_px_")])          # every level the data holds
-    bk = np.ascontiguousarray(book[book_columns(L)].to_numpy(dtype=float))
+    bk = np.asfortranarray(book[book_columns(L)].to_numpy(dtype=float))     # pandas hands columns: no copy; the kernel streams them
     n = len(bk)
     p = np.asarray(position, float)
     if p.shape != (n,): raise MicrosigError(f"position needs one value per book row ({n}), got shape {p.shape}")
