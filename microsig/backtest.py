@@ -651,96 +651,124 @@ def apply_gates(position, *masks):
 # %% ../nbs/07_backtest.ipynb #2ce588c3
 @njit(cache=True)
 def _level_size_nb(bk, r, o, price):
-    "Size resting at `price` on one side (o = 0 asks, 2 bids) of row r's book; 0 where the level is absent."
+    "Size at `price` on one side (o = 0 asks, 2 bids) of row r's book: 0 where the book shows no such level, -1 beyond its deepest level (unknown)."
     for l in range(bk.shape[1] // 4):
-        if bk[r, 4 * l + o] == price: return bk[r, 4 * l + o + 1]
-    return 0.0
+        px = bk[r, 4 * l + o]
+        if not (px == px) or bk[r, 4 * l + o + 1] <= 0.0: return 0.0          # the side ends here: the book holds all of it
+        if px == price: return bk[r, 4 * l + o + 1]
+        if (o == 0 and px > price) or (o == 2 and px < price): return 0.0     # between two known levels, or inside the spread
+    return -1.0                                                                 # past the deepest level the data carries
+
+@njit(cache=True)
+def _fill_nb(fills, ftime, k, o_id, r, t, s, q, px, fee, liq, req, left):
+    if k < fills.shape[0]:
+        fills[k, 0] = o_id; fills[k, 1] = r; fills[k, 2] = s; fills[k, 3] = q; fills[k, 4] = px
+        fills[k, 5] = fee; fills[k, 6] = liq; fills[k, 7] = req; fills[k, 8] = left; ftime[k] = t
+    return k + 1
 
 @njit(cache=True)
 def _book_nb(bk,       # (n, 4L) book, LOBSTER column order
-             target,   # (n,) target position in shares decided at each row
-             dec, exe, # decision rows and the rows their orders reach the exchange (exe > dec)
-             tr_row, tr_px, tr_sz, tr_side, # trades by book row: price, size, aggressor side (+1 buy, -1 sell)
+             target,   # (n,) target position (instrument units, multiples of the lot) decided at each row
+             dec, exe, t_ord, # per order: decision row, the row whose book stands at its arrival, arrival time (ns)
+             tr_slot, tr_row, tr_t, tr_px, tr_sz, tr_side, # trades sorted by (slot, time): they happen after book row `slot`
+                       # and before row slot + 1; the row a fill by them is reported on; time (ns); price, size, aggressor side
              passive,  # False: market orders; True: limit orders at the touch
              taker, maker, # fee rates (fractions of notional)
              risk_averse, power, # queue model: risk-averse, or probabilistic with f(x) = x^power
              t_ns, timeout_ns, # row times (ns); a resting order is cancelled once t >= its arrival + timeout_ns (< 0: never)
-             fills,    # (K, 7) buffer: decision row, row, side, quantity, price, fee, maker (1) / taker (0)
+             capital, lot, # account capital (currency), lot size (instrument units)
+             fills, ftime, # (K, 9) buffer: order (-1 liquidation), row, side, qty, price, fee, liquidity (0 taker, 1 maker,
+                       # 2 liquidation), requested, unfilled; (K,) fill times (ns)
             ):
-    "Position, cash and mid-marked PnL per row of the book; returns the fill count and the expired orders too."
+    "Position, cash and mid-marked PnL per row; the fill count, expired orders, unfilled quantity and the bankruptcy row (-1: none)."
     n = bk.shape[0]
     pos_o = np.empty(n); cash_o = np.empty(n); pnl_o = np.empty(n)
-    pos = 0.0; cash = 0.0; mid = np.nan
-    active = False; s = 0.0; P = 0.0; rem = 0.0; qa = 0.0; lvl = 0.0; o_dec = 0
-    d = 0; tp = 0; k = 0; nd = dec.size; ntr = tr_row.size; t_arr = 0; n_exp = 0
+    pos = 0.0; cash = 0.0; mid = np.nan; eps = 1e-9 * lot
+    active = False; s = 0.0; P = 0.0; rem = 0.0; qa = 0.0; lvl = 0.0; o_id = 0; req = 0.0; t_arr = 0
+    d = 0; tp = 0; k = 0; nd = dec.size; ntr = tr_slot.size; n_exp = 0; short = 0.0; bust = -1
+    while tp < ntr and tr_slot[tp] < 0: tp += 1                                  # trades before the first row
     for r in range(n):
-        if active and timeout_ns >= 0 and t_ns[r] - t_arr >= timeout_ns:          # time-out: cancelled before row r's events
-            active = False; n_exp += 1
-        # 1. the events of row r reach a resting order (which arrived at an earlier row)
-        tv = 0.0
-        while tp < ntr and tr_row[tp] < r: tp += 1
-        while tp < ntr and tr_row[tp] == r:
-            if active and tr_side[tp] == -s:
-                q = 0.0
-                if s * (P - tr_px[tp]) > 0: q = rem                                  # traded through the order's price
-                elif tr_px[tp] == P:
-                    tv += tr_sz[tp]
-                    qa -= tr_sz[tp]
-                    if qa < 0:
-                        q = min(-qa, rem)
-                        qa = 0.0
-                if q > 0:
-                    fee = q * P * maker
-                    pos += s * q; cash -= s * q * P + fee; rem -= q
-                    if k < fills.shape[0]:
-                        fills[k, 0] = o_dec; fills[k, 1] = r; fills[k, 2] = s; fills[k, 3] = q; fills[k, 4] = P; fills[k, 5] = fee; fills[k, 6] = 1
-                    k += 1
-                    if rem <= 0: active = False
-            tp += 1
-        if active:
-            o = 2 if s > 0 else 0
-            new = _level_size_nb(bk, r, o, P)
-            gone = lvl - tv - new                                                    # cancellations at the level
-            if gone > 0 and qa > 0 and not risk_averse:
-                back = max(lvl - tv - qa, 0.0)
-                fa, fb = qa ** power, back ** power
-                qa -= gone * fa / (fa + fb)
-            qa = max(min(qa, new), 0.0)
-            lvl = new
-            opp = bk[r, 0] if s > 0 else bk[r, 2]                                    # the other side's best quote
-            if opp == opp and s * (opp - P) <= 0:                                    # it reached the order's price
-                fee = rem * P * maker
-                pos += s * rem; cash -= s * rem * P + fee
-                if k < fills.shape[0]:
-                    fills[k, 0] = o_dec; fills[k, 1] = r; fills[k, 2] = s; fills[k, 3] = rem; fills[k, 4] = P; fills[k, 5] = fee; fills[k, 6] = 1
-                k += 1
-                active = False
-        # 2. orders decided earlier arrive now: cancel the resting one, send the new one
-        while d < nd and exe[d] == r:
-            active = False
-            q = target[dec[d]] - pos
-            if q != 0.0:
-                s = 1.0 if q > 0 else -1.0
-                lim = s * np.inf
-                if passive:
-                    lim = bk[dec[d], 2] if s > 0 else bk[dec[d], 0]                   # the touch the strategy saw
-                if lim == lim:
-                    got, notional = _depth_walk_nb(bk, r, int(s), abs(q), lim)       # market, or the crossing part
-                    if got > 0:
-                        fee = notional * taker
-                        pos += s * got; cash -= s * notional + fee
-                        if k < fills.shape[0]:
-                            fills[k, 0] = dec[d]; fills[k, 1] = r; fills[k, 2] = s; fills[k, 3] = got; fills[k, 4] = notional / got; fills[k, 5] = fee; fills[k, 6] = 0
-                        k += 1
-                    if passive and abs(q) - got > 0:
-                        active = True; P = lim; rem = abs(q) - got; o_dec = dec[d]; t_arr = t_ns[r]
-                        lvl = _level_size_nb(bk, r, 2 if s > 0 else 0, P)
-                        qa = lvl                                                      # the back of the queue
-            d += 1
+        if bust < 0:
+            # 1. row r's book reaches a resting order: cancellations at its level, the other side reaching its price
+            if active and timeout_ns >= 0 and t_ns[r] - t_arr >= timeout_ns:
+                active = False; n_exp += 1
+            if active:
+                new = _level_size_nb(bk, r, 2 if s > 0 else 0, P)
+                if new >= 0:                                                     # an unknown level keeps the queue as it was
+                    gone = lvl - new                                             # trades were taken off `lvl` as they came
+                    if lvl >= 0 and gone > 0 and qa > 0 and not risk_averse:
+                        fa, fb = qa ** power, max(lvl - qa, 0.0) ** power
+                        qa -= gone * fa / (fa + fb)
+                    qa = max(min(qa, new), 0.0); lvl = new
+                opp = bk[r, 0] if s > 0 else bk[r, 2]
+                if opp == opp and s * (opp - P) <= 0:
+                    fee = rem * P * maker; pos += s * rem; cash -= s * rem * P + fee
+                    k = _fill_nb(fills, ftime, k, o_id, r, t_ns[r], s, rem, P, fee, 1, req, 0.0); active = False
+            # 2. until row r + 1: its trades and the orders arriving, in time order (a trade first on a tie)
+            while True:
+                has_tr = tp < ntr and tr_slot[tp] == r
+                has_or = d < nd and exe[d] == r
+                if has_tr and (not has_or or tr_t[tp] <= t_ord[d]):
+                    if active and timeout_ns >= 0 and tr_t[tp] - t_arr >= timeout_ns:
+                        active = False; n_exp += 1
+                    if active and tr_side[tp] == -s:
+                        q = 0.0
+                        if s * (P - tr_px[tp]) > 0: q = rem                      # traded through the order's price
+                        elif tr_px[tp] == P:
+                            qa -= tr_sz[tp]
+                            if lvl >= 0: lvl = max(lvl - tr_sz[tp], 0.0)
+                            if qa < 0:
+                                q = math.floor(min(-qa, rem) / lot + 1e-9) * lot # whole lots
+                                qa = 0.0
+                        if q > 0:
+                            fee = q * P * maker; pos += s * q; cash -= s * q * P + fee; rem -= q
+                            k = _fill_nb(fills, ftime, k, o_id, tr_row[tp], tr_t[tp], s, q, P, fee, 1, req, max(rem, 0.0))
+                            if rem <= eps: active = False
+                    tp += 1
+                elif has_or:
+                    active = False                                               # cancel and replace
+                    q = target[dec[d]] - pos
+                    if abs(q) > eps:
+                        s = 1.0 if q > 0 else -1.0
+                        lim = s * np.inf
+                        if passive: lim = bk[dec[d], 2] if s > 0 else bk[dec[d], 0]   # the touch the strategy saw
+                        if lim == lim:
+                            got, notional = _depth_walk_nb(bk, r, int(s), abs(q), lim)  # market, or the crossing part
+                            left = abs(q) - got
+                            if not passive: short += left                        # immediate-or-cancel: the rest is dropped
+                            if got > 0:
+                                fee = notional * taker; pos += s * got; cash -= s * notional + fee
+                                k = _fill_nb(fills, ftime, k, d, r, t_ord[d], s, got, notional / got, fee, 0, abs(q), left)
+                            if passive and left > eps:
+                                active = True; P = lim; rem = left; o_id = d; req = abs(q); t_arr = t_ord[d]
+                                lvl = _level_size_nb(bk, r, 2 if s > 0 else 0, P)
+                                if lvl >= 0:                                     # trades since row r took from the level
+                                    j = tp - 1
+                                    while j >= 0 and tr_slot[j] == r:
+                                        if tr_px[j] == P and tr_side[j] == -s: lvl -= tr_sz[j]
+                                        j -= 1
+                                    lvl = max(lvl, 0.0); qa = lvl                # the back of the queue
+                                else: qa = np.inf                                # unknown until the level is in view
+                    d += 1
+                else: break
         m = 0.5 * (bk[r, 0] + bk[r, 2])
         if m == m: mid = m
-        pos_o[r] = pos; cash_o[r] = cash; pnl_o[r] = cash + pos * mid if pos != 0.0 else cash
-    return pos_o, cash_o, pnl_o, k, n_exp
+        eq = cash + pos * mid if pos != 0.0 else cash
+        if bust < 0 and capital + eq <= 0:                                     # bankrupt: close at row r's book and stop
+            bust = r; active = False
+            if pos != 0.0:
+                s = -1.0 if pos > 0 else 1.0; q = abs(pos)
+                got, notional = _depth_walk_nb(bk, r, int(s), q, s * np.inf)
+                last = mid                                                       # beyond the visible depth: the deepest price
+                for l in range(bk.shape[1] // 4):
+                    px = bk[r, 4 * l + (0 if s > 0 else 2)]
+                    if px == px and bk[r, 4 * l + (1 if s > 0 else 3)] > 0: last = px
+                notional += (q - got) * last
+                fee = notional * taker; cash -= s * notional + fee; pos = 0.0
+                k = _fill_nb(fills, ftime, k, -1, r, t_ns[r], s, q, notional / q, fee, 2, q, 0.0)
+            eq = cash
+        pos_o[r] = pos; cash_o[r] = cash; pnl_o[r] = eq
+    return pos_o, cash_o, pnl_o, k, n_exp, short, bust
 
 # %% ../nbs/07_backtest.ipynb #cfe54882
 def _latency_ns(x, name:str)->int:
@@ -749,9 +777,27 @@ def _latency_ns(x, name:str)->int:
     if pd.isna(td) or td < pd.Timedelta(0): raise MicrosigError(f"{name} must be a duration >= 0, got {x!r}")
     return int(td.value)
 
+def _size_step(lob:LobData, rows:int=20_000)->float:
+    "The data's smallest size increment: 10^-d for the fewest decimals d that write every book and trade size (first `rows` rows)."
+    b = lob.book.iloc[:rows]
+    x = np.r_[b[[c for c in b.columns if c.startswith(("ask_sz_", "bid_sz_"))]].to_numpy(float).ravel(), lob.trades["size"].to_numpy(float)[:rows]]
+    x = np.abs(x[np.isfinite(x) & (x != 0)])
+    for dp in range(13):
+        if x.size == 0 or np.allclose(x * 10.0 ** dp, np.round(x * 10.0 ** dp), rtol=0, atol=1e-6): return 10.0 ** -dp
+    raise MicrosigError(f"{lob.meta.get('files')}: sizes with more than 12 decimals; pass lot_size")
+
+def _lot_size(lob:LobData, lot_size)->tuple:
+    "The lot (instrument units) and where it came from: the parameter, the data's metadata, or a fallback."
+    if lot_size is not None: lot, src = lot_size, "parameter"
+    elif lob.meta.get("lot_size") is not None: lot, src = lob.meta["lot_size"], "meta"
+    elif lob.meta.get("source") in ("lobster", "simulator") or lob.meta.get("venue") == "simulator": lot, src = 1.0, "default: 1 share"
+    else: lot, src = _size_step(lob), "data: smallest size increment"
+    if not (isinstance(lot, Real) and np.isfinite(lot) and lot > 0): raise MicrosigError(f"lot_size must be a number > 0, got {lot!r} ({src})")
+    return float(lot), src
+
 @dataclass
 class BookResult:
-    "Per book row: position (shares), cash and PnL marked at the mid (currency); the fills."
+    "Per book row: position (instrument units), cash and PnL marked at the mid (currency); the fills."
     index: pd.Index
     position: pd.Series
     cash: pd.Series
@@ -760,13 +806,31 @@ class BookResult:
     params: dict = field(default_factory=dict)
 
     def returns(self, every="1min", capital:float=None)->pd.Series:
-        "PnL changes over clock intervals, as returns on `capital` (default: size x the first mid)."
+        "PnL changes over clock intervals, as returns on `capital` (default: the run's capital); the first from a PnL of 0."
         cap = capital or self.params["capital"]
-        return (self.pnl.resample(every, label="right", closed="right").last().ffill().diff().fillna(self.pnl.iloc[0]) / cap).rename("returns")
+        g = self.pnl.resample(every, label="right", closed="right").last().ffill()
+        return (g.diff().fillna(g.iloc[0]) / cap).rename("returns")
 
-def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trades (price, size, side; event_row if known)
+# %% ../nbs/07_backtest.ipynb #20be6ad3
+def _trade_slots(tr:pd.DataFrame, t:np.ndarray, hidden:str)->tuple:
+    "Trades in the order they reach the book: slot (the book row they come after), the row a fill is reported on, time."
+    keep = np.ones(len(tr), bool)
+    if hidden == "ignore" and "type" in tr: keep = tr["type"].astype(str).to_numpy() != "exec_hidden"
+    n = len(t)
+    if "event_row" in tr:                         # LOBSTER, simulator: row event_row is the book after the execution
+        row = tr["event_row"].to_numpy(np.int64)
+        keep &= (row >= 0) & (row < n)
+        row = row[keep]; slot, tt = row - 1, t[row]
+    else:                                         # linked by time: after the last row stamped at or before the trade
+        tt = time_ns(tr.index)[keep]
+        slot = np.searchsorted(t, tt, side="right") - 1; row = np.maximum(slot, 0)
+    o = np.lexsort((tt, slot))
+    f = lambda c: tr[c].to_numpy(float)[keep][o]
+    return slot[o].astype(np.int64), row[o].astype(np.int64), tt[o].astype(np.int64), f("price"), f("size"), f("side")
+
+def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trades (price, size, side; event_row if known; type)
                       position,               # desired position in [-1, 1] decided at each book row (Series/array)
-                      size:float=100,         # shares per unit of position
+                      size:float=100,         # instrument units (shares, coins) per unit of position
                       order:str="market",     # 'market' or 'limit' (passive at the touch)
                       entry_latency="0ms",    # order-entry latency: decision to exchange
                       md_latency="0ms",       # market-data latency: book row to decision
@@ -775,44 +839,61 @@ def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trad
                       queue:str="probabilistic", # 'probabilistic' (f(x)=x^power) or 'risk_averse'
                       power:float=2.0,        # exponent of the probabilistic queue model
                       timeout=None,           # passive orders: cancel what is unfilled this long after arrival ('500ms'; None: until the next decision)
+                      hidden:str="ignore",    # hidden executions (LOBSTER type 5): 'ignore' (displayed orders go first) or 'queue' (they take the queue)
+                      lot_size:float=None,    # instrument units per lot (None: lob.meta['lot_size'], else 1 share on LOBSTER/simulator, else the data's size step)
+                      capital:float=None,     # account capital, currency (None: size x the first mid)
+                      max_leverage:float=1.0, # largest |target| x first mid / capital allowed
                      )->BookResult:
-    "Execute positions on an event-level book: delayed market orders walking the book, or passive orders with queue position."
+    "Execute positions on an event-level book: market orders walking the book at arrival, or passive orders with queue position."
     if order not in ("market", "limit"): raise MicrosigError(f"order must be 'market' or 'limit', got {order!r}")
     if queue not in ("probabilistic", "risk_averse"): raise MicrosigError(f"queue must be 'probabilistic' or 'risk_averse', got {queue!r}")
+    if hidden not in ("ignore", "queue"): raise MicrosigError(f"hidden must be 'ignore' or 'queue', got {hidden!r}")
     book = lob.book
-    L = lob.levels
-    bk = np.ascontiguousarray(book[book_columns(L)].to_numpy(dtype=float))
+    L = len([c for c in book.columns if c.startswith("ask_px_")])          # every level the data holds
+    bk = np.asfortranarray(book[book_columns(L)].to_numpy(dtype=float))     # pandas hands columns: no copy; the kernel streams them
     n = len(bk)
     p = np.asarray(position, float)
     if p.shape != (n,): raise MicrosigError(f"position needs one value per book row ({n}), got shape {p.shape}")
     if isinstance(position, pd.Series) and not position.index.equals(book.index): raise MicrosigError("position must have the book's index")
-    target = np.round(np.nan_to_num(p) * size)
-    t = time_ns(book.index)
-    dec = np.flatnonzero(np.diff(target, prepend=0.0) != 0)
-    exe = np.maximum(np.searchsorted(t, t[dec] + _latency_ns(md_latency, "md_latency") + _latency_ns(entry_latency, "entry_latency")), dec + 1)
-    keep = exe < n
-    dec, exe = dec[keep].astype(np.int64), exe[keep].astype(np.int64)
-    tr = lob.trades
-    if "event_row" in tr: rows = tr["event_row"].to_numpy(np.int64)
-    else: rows = np.searchsorted(t, time_ns(tr.index), side="right") - 1           # the last book row at or before the trade
-    o = np.argsort(rows, kind="stable")
+    lot, lot_src = _lot_size(lob, lot_size)
+    unit = np.round(size / lot) * lot                                              # what one unit of position holds
+    if unit <= 0: raise MicrosigError(f"size {size} is less than half a lot ({lot:g}): nothing would trade")
+    target = np.round(np.nan_to_num(p) * size / lot) * lot
+    m = 0.5 * (bk[:, 0] + bk[:, 2]); m = m[np.isfinite(m)]
+    mid0 = m[0] if m.size else np.nan                                              # the first mid: known when the account opens
+    cap = float(capital) if capital is not None else float(unit * mid0)
+    if not (np.isfinite(cap) and cap > 0): raise MicrosigError(f"capital must be a number > 0, got {cap!r}")
+    lev = np.abs(target) * mid0 / cap
+    if lev.max(initial=0.0) > max_leverage * (1 + 1e-12):
+        i = int(np.argmax(lev))
+        raise MicrosigError(f"leverage {lev[i]:.3g} at row {i} ({book.index[i]}; target {target[i]:g} x first mid {mid0:g} / capital {cap:g}) "
+                            f"is above max_leverage {max_leverage:g}")
+    t = time_ns(book.index).astype(np.int64)
+    dec = np.flatnonzero(np.diff(target, prepend=0.0) != 0).astype(np.int64)
+    t_ord = t[dec] + _latency_ns(md_latency, "md_latency") + _latency_ns(entry_latency, "entry_latency")
+    exe = (np.searchsorted(t, t_ord, side="right") - 1).astype(np.int64)            # the book standing at arrival
     to = -1 if timeout is None else _latency_ns(timeout, "timeout")
-    args = (rows[o].astype(np.int64), tr["price"].to_numpy(float)[o], tr["size"].to_numpy(float)[o], tr["side"].to_numpy(float)[o],
-            order == "limit", taker_fee_bps / 1e4, maker_fee_bps / 1e4, queue == "risk_averse", float(power), t.astype(np.int64), np.int64(to))
-    fills = np.empty((2 * len(dec) + 16, 7))
-    pos, cash, pnl, k, n_exp = _book_nb(bk, target, dec, exe, *args, fills)
-    if k > len(fills):
-        fills = np.empty((k, 7)); pos, cash, pnl, k, n_exp = _book_nb(bk, target, dec, exe, *args, fills)
-    f = fills[:k]
-    fl = pd.DataFrame({"decision_time": book.index[f[:, 0].astype(np.int64)], "time": book.index[f[:, 1].astype(np.int64)],
+    args = (*_trade_slots(lob.trades, t, hidden), order == "limit", taker_fee_bps / 1e4, maker_fee_bps / 1e4,
+            queue == "risk_averse", float(power), t, np.int64(to), cap, lot)
+    K = 2 * len(dec) + 16
+    while True:
+        fills, ftime = np.empty((K, 9)), np.empty(K, np.int64)
+        pos, cash, pnl, k, n_exp, short, bust = _book_nb(bk, target, dec, exe, t_ord, *args, fills, ftime)
+        if k <= K: break
+        K = k
+    f, o = fills[:k], fills[:k, 0].astype(np.int64)
+    tz = book.index.tz
+    ts = lambda x: pd.DatetimeIndex(pd.to_datetime(x, unit="ns", utc=True)).tz_convert(tz) if tz else pd.DatetimeIndex(pd.to_datetime(x, unit="ns"))
+    fl = pd.DataFrame({"decision_time": book.index[np.where(o >= 0, dec[o], f[:, 1].astype(np.int64))], "time": ts(ftime[:k]),
                        "row": f[:, 1].astype(np.int64), "side": f[:, 2].astype(np.int8), "size": f[:, 3], "price": f[:, 4],
-                       "fee": f[:, 5], "liquidity": np.where(f[:, 6] == 1, "maker", "taker")})
-    mid0 = np.nanmean(0.5 * (bk[:100, 0] + bk[:100, 2]))
+                       "fee": f[:, 5], "liquidity": np.array(["taker", "maker", "liquidation"])[f[:, 6].astype(np.int64)],
+                       "requested": f[:, 7], "unfilled": f[:, 8]})
     idx = book.index
     return BookResult(idx, pd.Series(pos, idx, name="position"), pd.Series(cash, idx, name="cash"), pd.Series(pnl, idx, name="pnl"), fl,
-                      dict(order=order, size=size, entry_latency=entry_latency, md_latency=md_latency, capital=size * mid0,
-                           taker_fee_bps=taker_fee_bps, maker_fee_bps=maker_fee_bps, queue=queue, power=power, timeout=timeout,
-                           expired=int(n_exp)))
+                      dict(order=order, size=float(unit), size_requested=size, entry_latency=entry_latency, md_latency=md_latency,
+                           capital=cap, taker_fee_bps=taker_fee_bps, maker_fee_bps=maker_fee_bps, queue=queue, power=power,
+                           timeout=timeout, hidden=hidden, lot_size=lot, lot_size_from=lot_src, max_leverage=max_leverage,
+                           expired=int(n_exp), unfilled=float(short), bankrupt_at=None if bust < 0 else idx[bust]))
 
 # %% ../nbs/07_backtest.ipynb #b2c80769
 def null_pipeline(seed:int,              # simulator seed
