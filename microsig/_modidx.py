@@ -590,6 +590,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'microsig.labels.class_balance': ('labels.html#class_balance', 'microsig/labels.py'),
                                  'microsig.labels.class_weights': ('labels.html#class_weights', 'microsig/labels.py'),
                                  'microsig.labels.cost_alpha': ('labels.html#cost_alpha', 'microsig/labels.py'),
+                                 'microsig.labels.dataset_book': ('labels.html#dataset_book', 'microsig/labels.py'),
                                  'microsig.labels.dataset_match': ('labels.html#dataset_match', 'microsig/labels.py'),
                                  'microsig.labels.direction_label': ('labels.html#direction_label', 'microsig/labels.py'),
                                  'microsig.labels.fit_alpha': ('labels.html#fit_alpha', 'microsig/labels.py'),
