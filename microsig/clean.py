@@ -10,7 +10,8 @@ from .data import LobData, MicrosigError, load_source, bar_gaps, time_ns, invali
 
 # %% auto #0
 __all__ = ['Flag', 'crossed_book', 'impossible_levels', 'quote_age', 'stale_quotes', 'trading_halts', 'cross_trades',
-           'duplicate_timestamps', 'mid_jumps', 'event_bursts', 'session_window', 'apply_flags', 'clean', 'clean_bars']
+           'duplicate_timestamps', 'mid_jumps', 'event_bursts', 'session_window', 'apply_flags', 'keep_rows', 'clean',
+           'clean_bars']
 
 # %% ../nbs/01_clean.ipynb #07e88f6b
 class Flag(NamedTuple):
@@ -138,6 +139,23 @@ def apply_flags(flags:list,        # Flags, applied in order
     return removed, pd.DataFrame(rows).set_index("step")
 
 # %% ../nbs/01_clean.ipynb #d2b02dc9
+def keep_rows(lob:LobData,          # the data to cut
+              keep:np.ndarray,      # boolean mask of the book rows to keep, or their positions
+              halts:bool=True,      # trades printed inside trading halts go with their rows
+              crosses:bool=True,    # cross (auction) trades go with their rows
+             )->LobData:
+    "`lob` on the kept rows: trades of halts and crosses are dropped, every other trade re-linked by `LobData.take`."
+    tr = lob.trades
+    if lob.events is not None and tr is not None and "event_row" in tr and (halts or crosses) and len(tr):
+        n = len(lob.book)
+        rows = tr["event_row"].to_numpy(np.int64)
+        if rows.min() < 0 or rows.max() >= n: raise MicrosigError(f"trades.event_row runs outside the book's {n} rows: a link made on another book")
+        gone = np.zeros(n, bool)
+        if halts: gone |= trading_halts(lob.events).mask
+        if crosses: gone |= cross_trades(lob.events).mask
+        lob = LobData(lob.book, tr.loc[~gone[rows]], lob.events, lob.meta, lob.ticker)
+    return lob.take(keep)
+
 def clean(lob:LobData,              # the data to clean
           crossed:bool=True,        # remove crossed and locked books
           stale_after=None,         # remove best quotes unchanged for longer than this (e.g. '60s'); None: keep
@@ -166,20 +184,12 @@ def clean(lob:LobData,              # the data to clean
     if burst_events is not None: flags.append(event_bursts(book, burst_events, burst_window))
     if skip_open is not None or skip_close is not None: flags.append(session_window(book, skip_open, skip_close))
     removed, report = apply_flags(flags, n)
-    keep = ~removed
-    trades = lob.trades
-    if lob.events is not None and "event_row" in trades:
-        # trades inherit the fate of the event row that printed them, but ordinary executions are only
-        # dropped with halts and crosses: a duplicate-timestamp row is still a real trade
-        bad_rows = np.zeros(n, bool)
-        for f in flags:
-            if f.reason in ("trading halt", "cross/auction trade"): bad_rows |= f.mask
-        tkeep = ~bad_rows[trades["event_row"].to_numpy()]
-        trades = trades.loc[tkeep]
-    report.attrs["trades_in"], report.attrs["trades_out"] = len(lob.trades), len(trades)
-    events = lob.events.loc[keep] if lob.events is not None else None
-    meta = {**lob.meta, "cleaning": report.reset_index().to_dict("records")}
-    return LobData(book.loc[keep], trades, events, meta, lob.ticker), report
+    out = keep_rows(lob, ~removed, halts=halts, crosses=crosses)
+    q0, q1 = lob.meta.get("quality") or {}, out.meta["quality"]
+    report.attrs["trades_in"], report.attrs["trades_out"] = len(lob.trades), len(out.trades)
+    for k in ("trades_relinked", "trades_dropped"): report.attrs[k] = q1.get(k, 0) - q0.get(k, 0)
+    out.meta["cleaning"] = report.reset_index().to_dict("records")
+    return out, report
 
 # %% ../nbs/01_clean.ipynb #6e8d7e3a
 def clean_bars(bars:pd.DataFrame,       # validated bars from `load_ohlcv`

@@ -14,15 +14,15 @@ from numba import njit
 
 # %% auto #0
 __all__ = ['EVENT_TYPES', 'LOBSTER_LOADER_VERSION', 'OHLCV_LOADER_VERSION', 'OHLCV_COLUMNS', 'BINANCE_LOADER_VERSION',
-           'SESSION_OPEN', 'LOT', 'LOBSTER_SAMPLE_URL', 'LOBSTER_SAMPLE_TICKERS', 'SOURCES', 'MicrosigError',
-           'DataFormatError', 'MissingDataError', 'SequenceGapError', 'bad_input', 'project_root', 'data_dir',
-           'cache_dir', 'resolve_data_path', 'book_columns', 'LobData', 'time_ns', 'time_mask', 'span_mask',
+           'SESSION_OPEN', 'LOT', 'LOBSTER_SAMPLE_URL', 'LOBSTER_SAMPLE_TICKERS', 'SOURCES', 'BINANCE_EXEC_LEVELS',
+           'MicrosigError', 'DataFormatError', 'MissingDataError', 'SequenceGapError', 'bad_input', 'project_root',
+           'data_dir', 'cache_dir', 'resolve_data_path', 'book_columns', 'LobData', 'time_ns', 'time_mask', 'span_mask',
            'read_bytes', 'parse_numeric_csv', 'lobster_files', 'invalid_levels', 'book_quality', 'content_key',
            'cache_save', 'cache_load', 'load_lobster', 'bar_gaps', 'load_ohlcv', 'read_binance_capture',
            'rebuild_binance_book', 'binance_files', 'load_binance', 'bookticker_agreement', 'simulate_arrays',
-           'ofi_window', 'simulate_lob', 'fetch_lobster_sample', 'load_source', 'MissingResultError', 'runs_dir',
-           'source_files', 'data_fingerprint', 'code_version', 'ResultStore', 'Interactive', 'interactive',
-           'book_replay']
+           'ofi_window', 'simulate_lob', 'fetch_lobster_sample', 'load_source', 'load_execution_book',
+           'MissingResultError', 'runs_dir', 'source_files', 'data_fingerprint', 'code_version', 'ResultStore',
+           'Interactive', 'interactive', 'book_replay']
 
 # %% ../nbs/00_data.ipynb #c8c77bd2
 class MicrosigError(ValueError):
@@ -104,12 +104,51 @@ class LobData:
         return (f"LobData({self.meta.get('symbol')} {self.meta.get('venue')} {self.meta.get('date')}: "
                 f"{len(self.book):,} book rows x {self.levels} levels, {len(self.trades):,} trades, events {ev})")
 
+    def take(self, rows,            # book rows to keep: increasing positions, or a boolean mask with one entry per row
+             orphans:str="next",    # a trade whose row is not kept: 'next' kept row (inside the kept span), or 'drop'
+             span=None,             # (start, end) for the streams without a row link; None: the kept rows' span
+            )->LobData:
+        "The same data on the kept book rows, each trade's `event_row` re-linked to the kept row that shows it."
+        n, r = len(self.book), np.asarray(rows)
+        if r.dtype == bool:
+            if r.shape != (n,): raise MicrosigError(f"take: a boolean mask needs one entry per book row ({n}), got shape {r.shape}")
+            r = np.flatnonzero(r)
+        elif r.size and (r.dtype.kind not in "iu" or r.min() < 0 or r.max() >= n or np.any(np.diff(r) <= 0)):
+            raise MicrosigError(f"take: rows must be increasing positions in 0..{n - 1}")
+        if orphans not in ("next", "drop"): raise MicrosigError(f"take: orphans must be 'next' or 'drop', got {orphans!r}")
+        r = r.astype(np.int64)
+        q = dict(self.meta.get("quality") or {})
+        tr = self.trades
+        if tr is not None and "event_row" in tr.columns:
+            old = tr["event_row"].to_numpy(np.int64)
+            if old.size and (old.min() < 0 or old.max() >= n or np.any(np.diff(old) < 0)):
+                raise MicrosigError(f"take: trades.event_row must be non-decreasing positions in this book's 0..{n - 1}, "
+                                    f"got {old.min()}..{old.max()}: a link made on another book")
+            new = np.searchsorted(r, old)                     # the first kept row at or after the trade's own row
+            exact = (new < r.size) & (r[np.minimum(new, max(r.size - 1, 0))] == old) if r.size else np.zeros(len(old), bool)
+            inside = (old > r[0]) & (old < r[-1]) if r.size else exact
+            keep = exact | (inside & (orphans == "next"))
+            q["trades_relinked"] = q.get("trades_relinked", 0) + int((keep & ~exact).sum())
+            trades = tr.iloc[np.flatnonzero(keep)].assign(event_row=new[keep])
+        else:
+            trades = None if tr is None else tr.loc[self._span_mask(tr.index, r, span)]
+        q["trades_dropped"] = q.get("trades_dropped", 0) + (0 if tr is None else len(tr) - len(trades))
+        ticker = None if self.ticker is None else self.ticker.loc[self._span_mask(self.ticker.index, r, span)]
+        return LobData(self.book.iloc[r], trades, None if self.events is None else self.events.iloc[r],
+                       {**self.meta, "quality": q}, ticker)
+
+    def _span_mask(self, idx, r, span)->np.ndarray:
+        "Rows of a time-linked stream (Binance trades, the ticker) inside `span`, or inside the kept rows' time span."
+        if span is not None: return time_mask(idx, *span)
+        if not r.size: return np.zeros(len(idx), bool)
+        t, ti = time_ns(self.book.index), time_ns(idx)
+        m = ti >= t[r[0]]                                     # before the first kept row no book shows the event
+        if r[-1] + 1 < len(t): m &= ti < t[r[-1] + 1]         # from the first removed row after the last kept one on
+        return m
+
     def between(self, start=None, end=None)->LobData:
         "The same data restricted to `start <= time < end` (times or clock strings such as '10:00')."
-        def cut(df):
-            if df is None: return None
-            return df.loc[time_mask(df.index, start, end)]
-        return LobData(cut(self.book), cut(self.trades), cut(self.events), dict(self.meta), cut(self.ticker))
+        return self.take(time_mask(self.book.index, start, end), span=(start, end))
 
     def top(self, levels:int)->LobData:
         "The same data with only the best `levels` price levels."
@@ -253,7 +292,7 @@ def parse_numeric_csv(path,          # file name, for error messages
     return np.concatenate([out[first_line[k]-1:first_line[k]-1+r] for k, r in enumerate(rows)])
 
 # %% ../nbs/00_data.ipynb #6a3fc1fe
-LOBSTER_LOADER_VERSION = "lobster-2"
+LOBSTER_LOADER_VERSION = "lobster-3"
 _LOBSTER_RE = re.compile(r"^(?P<symbol>[^_]+)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_"
                          r"(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(\.gz)?$")
 _MESSAGE_COLS = ["time", "type", "order_id", "size", "price", "direction"]
@@ -419,7 +458,7 @@ def load_lobster(path,              # message file, orderbook file, or their com
         _check_lobster(msg_path, ob_path, msg, ob)
         book, events, trades = _lobster_frames(msg, ob, info, tz)
         meta = {"symbol": info["symbol"], "venue": "nasdaq", "date": info["date"], "levels": info["levels"],
-                "tick_size": 0.01, "tz": tz, "source": "lobster", "files": [str(msg_path), str(ob_path)],
+                "tick_size": 0.01, "lot_size": 1, "tz": tz, "source": "lobster", "files": [str(msg_path), str(ob_path)],
                 "quality": book_quality(book)}
         lob = LobData(book, trades, events, meta)
         if cache: _cache_lob(key, lob)
@@ -640,6 +679,20 @@ def _tick_size(snapshot: dict) -> float:
     return float(f"{steps.min():.6g}") if steps.size else float("nan")
 
 
+def _lot_size(sizes: np.ndarray) -> float:
+    """Return the largest power of ten, from 1e6 down to 1e-8, that divides every positive size."""
+    # Binance states the step in exchangeInfo, which a capture does not carry; every quantity the venue
+    # accepted is a multiple of it, so the largest power of ten dividing them all is the step (or a multiple of it)
+    s = sizes[sizes > 0]
+    if not s.size:
+        return float("nan")
+    for k in range(-6, 9):
+        x = s * 10.0 ** k
+        if np.all(np.abs(x - np.round(x)) <= 1e-9 * np.maximum(1.0, x)):
+            return float(f"{10.0 ** -k:.0e}")
+    return 1e-8
+
+
 class _Book:
     """One side-sorted price->quantity book; sorted price lists make top-of-book a slice."""
 
@@ -821,14 +874,19 @@ def rebuild_binance_book(paths, levels=10, resync=False, market=None) -> dict:
              "dropped_after_gap": counts["dropped_after_gap"], "trades": len(trades), "tickers": len(ticker),
              "crossed_rows": crossed, "gaps": len(gaps), "snapshots": len(snapshots),
              "snapshots_unused": counts["snapshots_unused"], "ignored_lines": cap["ignored"]}
+    # traded sizes, not resting ones: far from the touch the BTCUSDT spot book still holds quantities in 1e-6 BTC
+    # although every trade (and the top 10 levels) is in the current step of 1e-5
+    sizes = tr["size"].to_numpy(np.float64) if len(tr) else np.array([q for side in ("bids", "asks") for _, q in snapshots[0][side]])
     meta = {"symbol": cap["symbol"], "venue": "binance-usdm" if perp else "binance-spot", "date": date,
-            "levels": levels, "tick_size": _tick_size(snapshots[0]), "files": files,
+            "levels": levels, "tick_size": _tick_size(snapshots[0]), "lot_size": _lot_size(sizes),
+            "inferred": {"tick_size": "smallest price spacing in the first snapshot",
+                         "lot_size": "largest power of ten dividing every traded size"}, "files": files,
             "ticker_clock": "event" if event_clock else "receive",
             "event_minus_receive_ms": float(lag)}
     return {"book": book, "trades": trades, "ticker": ticker, "gaps": gaps_df, "stats": stats, "meta": meta}
 
 # %% ../nbs/00_data.ipynb #6f4c16fc
-BINANCE_LOADER_VERSION = "binance-2"
+BINANCE_LOADER_VERSION = "binance-3"
 
 def binance_files(path,       # a capture file, a list of files that continue each other, or a file-name prefix
                   root=None,  # data directory (see `data_dir`)
@@ -1383,7 +1441,7 @@ def simulate_lob(n_events:int,          # number of events
     ex = np.flatnonzero(a["type"] == 4)
     trades = pd.DataFrame({"price": a["price"][ex] * tick, "size": a["size"][ex], "side": (-a["direction"][ex]).astype("int8"),
                            "type": events["type"].to_numpy()[ex], "order_id": a["order_id"][ex], "event_row": ex}, index=idx[ex])
-    meta = {"symbol": "SIM", "venue": "simulator", "date": date, "levels": levels, "tick_size": tick, "tz": tz,
+    meta = {"symbol": "SIM", "venue": "simulator", "date": date, "levels": levels, "tick_size": tick, "lot_size": 1, "tz": tz,
             "source": "simulator", "files": [], "mode": mode, "signal": signal, "seed": seed, "n_events": n_events}
     meta["quality"] = book_quality(book)
     return LobData(book, trades, events, meta)
@@ -1453,6 +1511,29 @@ def load_source(source:str="simulator", # one of SOURCES
     if source == "lobster": return load_lobster(path, levels=levels, root=root)
     if source == "binance": return load_binance(path, levels=levels, root=root)
     return load_ohlcv(path, root=root)
+
+# %% ../nbs/00_data.ipynb #b67bafdd
+BINANCE_EXEC_LEVELS = 100  # Binance book levels for execution: see the table above
+
+def load_execution_book(source:str="simulator", # one of the book SOURCES
+                        path=None,              # file(s) for lobster and binance
+                        levels:int=10,          # the study's feature levels (picks the LOBSTER file; the simulator's depth)
+                        n_events:int=200_000,   # simulator: number of events
+                        seed:int=0,             # simulator: random seed
+                        mode:str="queue",       # simulator dynamics
+                        signal:float=0.0,       # simulator: planted signal strength
+                        root=None,              # data directory (see `data_dir`)
+                        exec_levels=None,       # Binance: levels to rebuild (default BINANCE_EXEC_LEVELS)
+                       )->LobData:
+    "The study's book, row for row as `load_source` gives it, with all the depth the source holds: the book to execute on."
+    if source == "lobster":
+        msg, _, _ = lobster_files(resolve_data_path(path, root), levels)   # the file load_source reads, all its levels
+        return load_lobster(msg, root=root)
+    if source == "binance":
+        return load_binance(path, levels=int(exec_levels or BINANCE_EXEC_LEVELS), root=root)
+    if source == "simulator": return simulate_lob(n_events, levels=levels, seed=seed, mode=mode, signal=signal)
+    if source not in SOURCES: raise MicrosigError(f"unknown source {source!r}; expected one of {SOURCES}")
+    raise MicrosigError(f"source {source!r} has no order book to execute on")
 
 # %% ../nbs/00_data.ipynb #b8f5c501
 class MissingResultError(MicrosigError):

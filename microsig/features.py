@@ -157,10 +157,11 @@ class _Inputs:
             if bad.size: raise MicrosigError(f"trade {bad[0]} at {tr.index[bad[0]]} has a non-finite price or size")
             t_book, t_tr = self.time(what), time_ns(tr.index)
             row = tr["event_row"].to_numpy() if "event_row" in tr.columns else None
-            # event_row numbers the rows of the book the loader built; after `between` or `clean` it points
-            # elsewhere, which the time check catches
+            # event_row is the book row that first shows the trade (`LobData.take` keeps it so through `between`
+            # and `clean`: its own row, or the next kept one); a link made on another book fails the time check
             ok = (row is not None and row.dtype.kind in "iu" and (row.size == 0 or (
-                  row[0] >= 0 and row[-1] < self.n and bool(np.all(np.diff(row) >= 0)) and np.array_equal(t_book[row], t_tr))))
+                  row[0] >= 0 and row[-1] < self.n and bool(np.all(np.diff(row) >= 0)) and bool(np.all(t_book[row] >= t_tr))
+                  and bool(np.all(np.where(row > 0, t_book[np.maximum(row - 1, 0)] <= t_tr, True))))))
             row = row.astype(np.int64) if ok else np.searchsorted(t_book, t_tr, side="left")
             return row, t_tr, px, sz, tr["side"].to_numpy(np.float64)
         return self._get("trades", make)

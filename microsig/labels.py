@@ -11,14 +11,14 @@ import numpy as np, pandas as pd
 from numba import njit
 from .data import (MicrosigError, LobData, time_ns, time_mask, span_mask, load_source, book_columns, ofi_window,
                            data_fingerprint, ResultStore, simulate_lob)
-from .clean import clean, clean_bars
+from .clean import clean, clean_bars, keep_rows
 from .features import spread, depth_profile, feature_set, bar_features, LEVEL1_SET, LEVEL10_SET
 
 # %% auto #0
 __all__ = ['DATASET_VERSION', 'label_end', 'forward_return', 'direction_label', 'half_spread', 'cost_alpha', 'fit_alpha',
            'ternary_label', 'smoothed_label', 'triple_barrier', 'label_uniqueness', 'sample_weights', 'class_weights',
            'class_balance', 'RegimeModel', 'fit_regimes', 'regime', 'realised_vol', 'relative_spread', 'top_depth',
-           'regime_table', 'build_dataset', 'dataset_match', 'load_dataset']
+           'regime_table', 'build_dataset', 'dataset_match', 'load_dataset', 'dataset_book']
 
 # %% ../nbs/03_labels.ipynb #71614343
 def _horizon(h, name:str="horizon")->tuple:
@@ -564,7 +564,7 @@ def _planted_p_up(lob:LobData, raw_rows:np.ndarray, move_pos:np.ndarray)->np.nda
     return np.where((move_pos >= 0) & (r >= 0), p, np.nan)
 
 # %% ../nbs/03_labels.ipynb #42ecca0e
-DATASET_VERSION = "dataset-2"
+DATASET_VERSION = "dataset-3"
 # level and clock features stay in the table (for plots) but are not model inputs: in a chronological split of a day
 # or of a few months, their test values lie outside anything the training rows saw
 _NOT_MODEL_INPUTS = ("mid", "wmid", "tod_seconds", "tod_sin", "tod_cos")
@@ -602,7 +602,7 @@ def build_dataset(data,                # LobData (book sources) or validated bar
         book_cols = book_columns(cleaned.levels)
         mid = (cleaned.book["ask_px_1"] + cleaned.book["bid_px_1"]) / 2
         j, sign = _next_change(mid.to_numpy())
-        cols = {**{c: cleaned.book[c].to_numpy() for c in book_cols}, "mid": mid.to_numpy(),
+        cols = {**{c: cleaned.book[c].to_numpy() for c in book_cols}, "source_row": raw_rows, "mid": mid.to_numpy(),
                 "half_spread": half_spread(cleaned.book).to_numpy(), "move": sign,
                 "t1_move": pd.Series(mid.index.take(np.maximum(j, 0))).where(j >= 0).to_numpy(), "pos1_move": j}
         p_up = _planted_p_up(data, raw_rows, j)
@@ -652,3 +652,20 @@ def load_dataset(study:str,  # the study's name
     "The modelling dataset 03_labels stored for this study and data; `MissingResultError` if it has not run."
     key, objs = ResultStore(study, root).latest("03_labels", dataset_match(**params))
     return objs["dataset"], {**objs["info"], "key": key}
+
+# %% ../nbs/03_labels.ipynb #d7e56ee9
+def dataset_book(book:LobData,     # the study's book with all its depth (`load_execution_book`): the rows `load_source` gave
+                 ds:pd.DataFrame,  # the dataset, or some of its rows (the test span, say)
+                 info:dict,        # the dataset's info (`build_dataset`, `load_dataset`)
+                )->LobData:        # one book row per dataset row, every level, trades linked to these rows
+    "The book that orders on the dataset's rows execute on: all the source's depth, on exactly the dataset's rows."
+    if info.get("kind") != "book": raise MicrosigError(f"dataset_book needs a book dataset, got kind {info.get('kind')!r}")
+    if "source_row" not in ds: raise MicrosigError(f"the dataset has no source_row column (made before {DATASET_VERSION}): rerun 03_labels")
+    if len(book.book) != info["rows_in"]:
+        raise MicrosigError(f"the execution book has {len(book.book):,} rows but the dataset was built from {info['rows_in']:,}: not the same data")
+    steps = {r["step"] for r in info.get("cleaning", [])}
+    out = keep_rows(book, ds["source_row"].to_numpy(np.int64), halts="trading halt" in steps, crosses="cross/auction trade" in steps)
+    cols = info["book_columns"]
+    if not (out.book.index.equals(ds.index) and np.array_equal(out.book[cols].to_numpy(float), ds[cols].to_numpy(float), equal_nan=True)):
+        raise MicrosigError("the execution book differs from the dataset's book columns on the same rows: not the data the dataset was built from")
+    return out
