@@ -14,10 +14,10 @@ from .data import MicrosigError, LobData, book_columns, time_ns
 from .features import _depth_walk_nb
 
 # %% auto #0
-__all__ = ['BacktestResult', 'run_backtest', 'average_true_range', 'periods_per_year', 'probabilistic_sharpe', 'deflated_sharpe',
-           'performance', 'signal_from_proba', 'size_position', 'zscore_gate', 'ev_gate', 'quantile_gate',
-           'persistence', 'warmup_gate', 'vol_floor_gate', 'apply_gates', 'BookResult', 'run_book_backtest',
-           'null_pipeline']
+__all__ = ['NULL_PIPELINE_LEAKS', 'BacktestResult', 'run_backtest', 'average_true_range', 'periods_per_year',
+           'probabilistic_sharpe', 'deflated_sharpe', 'performance', 'signal_from_proba', 'size_position',
+           'zscore_gate', 'ev_gate', 'quantile_gate', 'persistence', 'warmup_gate', 'vol_floor_gate', 'apply_gates',
+           'BookResult', 'run_book_backtest', 'null_pipeline']
 
 # %% ../nbs/07_backtest.ipynb #76454bb9
 _REASONS = ("signal", "stop_loss", "take_profit", "max_hold")
@@ -707,26 +707,42 @@ def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trad
                            expired=int(n_exp)))
 
 # %% ../nbs/07_backtest.ipynb #b2c80769
+NULL_PIPELINE_LEAKS = (None, "label", "next_return")
+
+def _next_mid_change(mid:np.ndarray)->np.ndarray:
+    "Per row: the first later mid that differs from the row's own (NaN where the mid never changes again)."
+    chg = np.flatnonzero(np.diff(mid) != 0) + 1                      # rows whose mid differs from the row before
+    j = np.searchsorted(chg, np.arange(mid.size), side="right")     # the first change after each row
+    out = np.full(mid.size, np.nan)
+    ok = j < chg.size
+    out[ok] = mid[chg[j[ok]]]
+    return out
+
 def null_pipeline(seed:int,              # simulator seed
                   signal:float=0.0,      # planted signal strength (0: the martingale null)
                   n_events:int=20_000,   # simulated events
                   latency="1ms",         # order-entry and market-data latency
                   every:int=100,         # PnL sampled every this many events for the PSR
-                 )->dict:                # psr, net and gross PnL per unit of capital, fills, accuracy
+                  leak=None,             # None; 'label': the label as a feature; 'next_return': the next row's return as a feature
+                  alpha:float=0.01,      # level of the markout test
+                 )->dict:                # psr, PnL, fills, accuracy, the markout test (n, hit rate, p-value), labelled share of test rows, `flagged`
     "Features -> logistic model -> calibration and a frozen threshold (06's pieces) -> order-book backtest on a simulated martingale book."
+    from scipy.stats import binomtest
     from sklearn.linear_model import LogisticRegression
     from microsig.data import simulate_lob
     from microsig.features import feature_set
     from microsig.calibration import calibrate, fit_thresholds, positions_from_proba
+    if leak not in NULL_PIPELINE_LEAKS: raise MicrosigError(f"leak must be one of {NULL_PIPELINE_LEAKS}, got {leak!r}")
     lob = simulate_lob(n_events, levels=5, seed=seed, mode="martingale", signal=signal)
     f = feature_set(lob, {"ofi": {"levels": [1]}, "queue_imbalance": {"level": 1}, "depth_imbalance": {"levels": [3]}})
     f["ofi_50"] = f["ofi_1"].rolling(50, min_periods=1).sum()                      # causal: rows t-49..t
-    X = np.nan_to_num(f.to_numpy(float))
     mid = (0.5 * (lob.book["ask_px_1"] + lob.book["bid_px_1"])).to_numpy()
-    nxt = pd.Series(np.where(np.diff(mid, append=np.nan) != 0, mid, np.nan)).shift(-1).bfill().to_numpy()
-    y = np.sign(nxt - mid)                                                          # direction of the next mid change
+    y = np.sign(_next_mid_change(mid) - mid)                                        # direction of the next mid change, every row
+    if leak == "label": f["leak"] = y
+    if leak == "next_return": f["leak"] = np.r_[np.diff(np.log(mid)), np.nan]
+    X = np.nan_to_num(f.to_numpy(float))
     n = len(mid); a, b = n // 2, 3 * n // 4
-    lab = (y != 0) & np.isfinite(y)
+    lab = np.isfinite(y)
     tr = np.flatnonzero((np.arange(n) < a) & lab)
     mu, sd = X[:a].mean(0), X[:a].std(0) + 1e-12                                    # scaler fitted on the training span
     Z = (X - mu) / sd
@@ -744,7 +760,14 @@ def null_pipeline(seed:int,              # simulator seed
     cap = res.params["capital"]
     ret = np.diff(res.pnl.to_numpy()[::every]) / cap
     gross = run_backtest({"open": mid[b:], "close": mid[b:]}, pos[b:], delay=1)
+    # the markout at the decision mid: p_t against the move t -> t+1, no spread, no delay; a fair coin per move under the null
+    dm = np.r_[np.diff(mid), 0.0]
+    live = test & (pos != 0) & (dm != 0)
+    hits, k = int((np.sign(dm[live]) == pos[live]).sum()), int(live.sum())
+    pv = float(binomtest(hits, k, 0.5, alternative="greater").pvalue) if k else 1.0
+    psr = probabilistic_sharpe(ret)
     yt = np.flatnonzero(test & lab)
-    return {"seed": seed, "signal": signal, "psr": probabilistic_sharpe(ret), "net_pnl": res.pnl.iloc[-1] / cap,
+    return {"seed": seed, "signal": signal, "leak": leak, "psr": psr, "net_pnl": res.pnl.iloc[-1] / cap,
             "gross_pnl": gross.equity_[-1, 0] - 1, "fills": len(res.fills), "theta": th.theta,
-            "accuracy": ((p[yt, 1] > 0.5) == (y[yt] > 0)).mean()}
+            "accuracy": ((p[yt, 1] > 0.5) == (y[yt] > 0)).mean(), "markout_n": k, "markout_hit": hits / k if k else np.nan,
+            "markout_p": pv, "label_share": lab[test].mean(), "flagged": bool(pv < alpha or psr >= 0.95)}
