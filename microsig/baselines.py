@@ -28,12 +28,12 @@ from .data import MicrosigError, time_ns
 from .labels import fit_alpha
 
 # %% auto #0
-__all__ = ['BOOK_MODELS', 'BAR_MODELS', 'label_span_end', 'purged_train', 'chronological_split', 'PurgedKFold',
-           'WalkForwardSplit', 'CombinatorialPurgedKFold', 'scaled', 'BaseRate', 'sma_side', 'RuleClassifier',
-           'XGBBaseline', 'queue_imbalance_logit', 'make_baselines', 'classification_metrics', 'confusion',
-           'information_coefficient', 'independent_rows', 'accuracy_ci', 'bayes_accuracy', 'permutation_table',
-           'tree_shap', 'shap_importance', 'shap_prune', 'shap_summary_plot', 'build_labels', 'model_frame',
-           'fit_baselines']
+__all__ = ['BOOK_MODELS', 'BAR_MODELS', 'NULL_FIT_LEAKS', 'NULL_MODELS', 'label_span_end', 'purged_train', 'chronological_split',
+           'PurgedKFold', 'WalkForwardSplit', 'CombinatorialPurgedKFold', 'scaled', 'BaseRate', 'sma_side',
+           'RuleClassifier', 'XGBBaseline', 'queue_imbalance_logit', 'make_baselines', 'classification_metrics',
+           'confusion', 'information_coefficient', 'independent_rows', 'accuracy_ci', 'bayes_accuracy',
+           'permutation_table', 'tree_shap', 'shap_importance', 'shap_prune', 'shap_summary_plot', 'build_labels',
+           'model_frame', 'fit_baselines', 'null_fit', 'null_accuracy']
 
 # %% ../nbs/04_baselines.ipynb #514e78b5
 def _check_n(n)->int:
@@ -627,3 +627,42 @@ def fit_baselines(X:pd.DataFrame,     # `model_frame` of the dataset
             if timings is not None: timings[f"{name}_{t}"] = round(sec, 2)
             if log: log(f"{t:>5} {name:<12} fitted on {tr.size} rows in {sec:.1f} s")
     return pd.concat(preds, ignore_index=True), pd.DataFrame(rows), fitted
+
+# %% ../nbs/04_baselines.ipynb #449eeaf9
+NULL_FIT_LEAKS = (None, "next_row", "label")
+NULL_MODELS = ["prior", "qi_logit", "logistic", "xgb", "lgbm"]
+
+def null_fit(ds:pd.DataFrame,        # a simulator dataset of 03_labels (the martingale null)
+             info:dict,              # its info
+             labels:pd.DataFrame,    # from `build_labels`
+             linfo:dict,             # its info (targets: ['move'] is enough)
+             leak=None,              # None, 'next_row' (the features of row t+1 at row t) or 'label' (the next move as a feature)
+             models=None,            # baseline names (default NULL_MODELS)
+             class_weight=None, seed:int=0, n_jobs:int=1, max_train_rows:int=None,
+            )->pd.DataFrame:         # predictions, as `fit_baselines` makes them
+    "Fit the baselines on the null, with a planted leak on request."
+    if leak not in NULL_FIT_LEAKS: raise MicrosigError(f"leak must be one of {NULL_FIT_LEAKS}, got {leak!r}")
+    X, feats = model_frame(ds, info), list(info["features"])
+    if leak == "next_row": X[feats] = X[feats].shift(-1)
+    if leak == "label": X["leak"] = ds["move"].to_numpy(float); feats = feats + ["leak"]
+    models = NULL_MODELS if models is None else list(models)
+    return fit_baselines(X, labels, linfo, feats, "book", models, class_weight, seed, n_jobs, max_train_rows, log=None)[0]
+
+def null_accuracy(ds:pd.DataFrame,       # the dataset the predictions are of (needs pos1_move)
+                  predictions:pd.DataFrame, # from `fit_baselines` / `null_fit`, target 'move'
+                  alpha:float=0.01,      # family-wise level
+                  n_tests:int=None,      # Bonferroni divisor (default: the models in `predictions`)
+                 )->pd.DataFrame:        # per model: n, accuracy, p_value, flagged
+    "The null test: test accuracy on 'move' at the rows whose mid changes at the next event, binomial against ½."
+    p = predictions.query("target == 'move' and split == 'test'")
+    if not len(p): raise MicrosigError("null_accuracy: no test predictions of the 'move' target")
+    nxt = ds["pos1_move"].to_numpy()
+    rows = []
+    for name, g in p.groupby("model", sort=False):
+        pos = g.pos.to_numpy()
+        at = nxt[pos] == pos + 1                                   # the last row before a move: one per move, disjoint
+        hit = g[["p_0", "p_1"]].to_numpy().argmax(1)[at] == g.y.to_numpy()[at]
+        rows.append({"model": name, **{k: v for k, v in accuracy_ci(hit).items() if k in ("n", "accuracy", "p_value")}})
+    out = pd.DataFrame(rows).set_index("model")
+    out["flagged"] = out["p_value"] < alpha / (len(out) if n_tests is None else n_tests)
+    return out
