@@ -28,12 +28,12 @@ from .data import MicrosigError, time_ns
 from .labels import fit_alpha
 
 # %% auto #0
-__all__ = ['BOOK_MODELS', 'BAR_MODELS', 'label_span_end', 'purged_train', 'chronological_split', 'PurgedKFold',
-           'WalkForwardSplit', 'CombinatorialPurgedKFold', 'scaled', 'BaseRate', 'sma_side', 'RuleClassifier',
-           'XGBBaseline', 'queue_imbalance_logit', 'make_baselines', 'classification_metrics', 'confusion',
-           'information_coefficient', 'independent_rows', 'accuracy_ci', 'bayes_accuracy', 'permutation_table',
-           'tree_shap', 'shap_importance', 'shap_prune', 'shap_summary_plot', 'build_labels', 'model_frame',
-           'fit_baselines', 'choose_on_validation']
+__all__ = ['BOOK_MODELS', 'BAR_MODELS', 'NULL_FIT_LEAKS', 'NULL_MODELS', 'label_span_end', 'purged_train', 'chronological_split',
+           'PurgedKFold', 'WalkForwardSplit', 'CombinatorialPurgedKFold', 'scaled', 'BaseRate', 'sma_side',
+           'RuleClassifier', 'XGBBaseline', 'queue_imbalance_logit', 'make_baselines', 'classification_metrics',
+           'confusion', 'information_coefficient', 'independent_rows', 'accuracy_ci', 'bayes_accuracy',
+           'permutation_table', 'tree_shap', 'shap_importance', 'shap_prune', 'shap_summary_plot', 'build_labels',
+           'model_frame', 'fit_baselines', 'null_fit', 'null_accuracy']
 
 # %% ../nbs/04_baselines.ipynb #514e78b5
 def _check_n(n)->int:
@@ -628,18 +628,41 @@ def fit_baselines(X:pd.DataFrame,     # `model_frame` of the dataset
             if log: log(f"{t:>5} {name:<12} fitted on {tr.size} rows in {sec:.1f} s")
     return pd.concat(preds, ignore_index=True), pd.DataFrame(rows), fitted
 
-# %% ../nbs/04_baselines.ipynb #db486503
-def choose_on_validation(metrics:pd.DataFrame, # rows per (target, model, split), as `fit_baselines` returns them
-                         key:str="macro_f1",   # the validation score that chooses
-                         higher:bool=True,     # True: the highest score wins (False: the lowest, e.g. log loss)
-                         exclude:str=None,     # regular expression: models that may not be chosen
-                        )->pd.DataFrame:       # per target (in order): the model, its validation score, its test metrics
-    "Per target, the model with the best validation score, reported with its test metrics: no choice is made on test."
-    m = metrics.assign(target=metrics["target"].astype(str), model=metrics["model"].astype(str))
-    if exclude: m = m[~m["model"].str.contains(exclude, regex=True)]
-    val = m[m["split"] == "val"].dropna(subset=[key]) if key in m else m.iloc[:0]
-    if not len(val): raise MicrosigError(f"no validation {key!r} to choose a model on (splits present: {sorted(m['split'].unique())})")
-    best = val.sort_values(key, ascending=not higher, kind="stable").groupby("target", sort=False).head(1)[["target", "model", key]]
-    out = best.rename(columns={key: f"val_{key}"}).merge(m[m["split"] == "test"].drop(columns="split"), on=["target", "model"], how="left")
-    order = list(dict.fromkeys(m["target"]))
-    return out.set_index("target").loc[[t for t in order if t in set(out["target"])]]
+# %% ../nbs/04_baselines.ipynb #449eeaf9
+NULL_FIT_LEAKS = (None, "next_row", "label")
+NULL_MODELS = ["prior", "qi_logit", "logistic", "xgb", "lgbm"]
+
+def null_fit(ds:pd.DataFrame,        # a simulator dataset of 03_labels (the martingale null)
+             info:dict,              # its info
+             labels:pd.DataFrame,    # from `build_labels`
+             linfo:dict,             # its info (targets: ['move'] is enough)
+             leak=None,              # None, 'next_row' (the features of row t+1 at row t) or 'label' (the next move as a feature)
+             models=None,            # baseline names (default NULL_MODELS)
+             class_weight=None, seed:int=0, n_jobs:int=1, max_train_rows:int=None,
+            )->pd.DataFrame:         # predictions, as `fit_baselines` makes them
+    "Fit the baselines on the null, with a planted leak on request."
+    if leak not in NULL_FIT_LEAKS: raise MicrosigError(f"leak must be one of {NULL_FIT_LEAKS}, got {leak!r}")
+    X, feats = model_frame(ds, info), list(info["features"])
+    if leak == "next_row": X[feats] = X[feats].shift(-1)
+    if leak == "label": X["leak"] = ds["move"].to_numpy(float); feats = feats + ["leak"]
+    models = NULL_MODELS if models is None else list(models)
+    return fit_baselines(X, labels, linfo, feats, "book", models, class_weight, seed, n_jobs, max_train_rows, log=None)[0]
+
+def null_accuracy(ds:pd.DataFrame,       # the dataset the predictions are of (needs pos1_move)
+                  predictions:pd.DataFrame, # from `fit_baselines` / `null_fit`, target 'move'
+                  alpha:float=0.01,      # family-wise level
+                  n_tests:int=None,      # Bonferroni divisor (default: the models in `predictions`)
+                 )->pd.DataFrame:        # per model: n, accuracy, p_value, flagged
+    "The null test: test accuracy on 'move' at the rows whose mid changes at the next event, binomial against ½."
+    p = predictions.query("target == 'move' and split == 'test'")
+    if not len(p): raise MicrosigError("null_accuracy: no test predictions of the 'move' target")
+    nxt = ds["pos1_move"].to_numpy()
+    rows = []
+    for name, g in p.groupby("model", sort=False):
+        pos = g.pos.to_numpy()
+        at = nxt[pos] == pos + 1                                   # the last row before a move: one per move, disjoint
+        hit = g[["p_0", "p_1"]].to_numpy().argmax(1)[at] == g.y.to_numpy()[at]
+        rows.append({"model": name, **{k: v for k, v in accuracy_ci(hit).items() if k in ("n", "accuracy", "p_value")}})
+    out = pd.DataFrame(rows).set_index("model")
+    out["flagged"] = out["p_value"] < alpha / (len(out) if n_tests is None else n_tests)
+    return out

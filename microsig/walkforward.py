@@ -72,7 +72,7 @@ def wf_data(ds:pd.DataFrame,  # the modelling dataset of 03_labels
             info:dict,        # its info
             target=None,      # 'move' or a horizon (int or str); None: the first horizon
             fee_bps:float=0.0, # fee per side, bps
-           )->dict:           # X, label inputs, forward return, label end and round-trip cost per row
+           )->dict:           # X, label inputs, forward return, label-or-return end and round-trip cost per row
     "The arrays a walk-forward segment needs, by row position."
     hs = [str(h) for h in info["horizons"]]
     t = hs[0] if target is None else str(target)
@@ -80,13 +80,15 @@ def wf_data(ds:pd.DataFrame,  # the modelling dataset of 03_labels
         raise MicrosigError(f"target {target!r} is not in this dataset: use 'move' (books) or one of the horizons {hs}")
     h = hs[0] if t == "move" else t
     n, book = len(ds), info["kind"] == "book"
-    e = ds[f"pos1_{t}"].to_numpy()
-    e = np.where(e < n, e, -1)                      # a label ending past these rows (a cut dataset): to the last row, the safe side
+    # the fit reads the label of t and the return of h (the calibration's and the threshold's objective, the class returns):
+    # the purge span is the later of the two ends, else a return reaching into the test window tunes the threshold
+    ends = [ds[f"pos1_{c}"].to_numpy() for c in dict.fromkeys([t, h])]
+    ends = [label_span_end(np.where(e < n, e, -1), n) for e in ends]  # past these rows (a cut dataset): the last row, the safe side
     cost = np.full(n, 2 * float(fee_bps))
     if book: cost = cost + 2 * ds["half_spread"].to_numpy(float) / ds["mid"].to_numpy(float) * 1e4
     return {"X": ds[info["features"]].reset_index(drop=True), "kind": info["kind"], "target": t,
             "label": ds["move" if t == "move" else f"l_{t}"].to_numpy(float), "ret_bps": ds[f"ret_{h}"].to_numpy(float),
-            "end": label_span_end(e, n), "cost_bps": cost}
+            "end": np.max(ends, axis=0), "cost_bps": cost}
 
 def segment_labels(data:dict,          # from `wf_data`
                    fit_rows,           # the segment's fitting rows: the ternary α is fitted on these only

@@ -7,6 +7,7 @@ def test_null_martingale_no_significant_profit(seed):
     r = null_pipeline(seed, signal=0.0)
     assert r["fills"] > 0
     assert r["psr"] < 0.95, r                                   # no significant after-cost profit on noise
+    assert not r["flagged"] and r["label_share"] > 0.99, r      # nor a gross markout at the decision mid; every row labelled
 
 def test_planted_signal_positive_gross_pnl():
     out = pd.DataFrame([null_pipeline(s, signal=0.6) for s in range(10)])
