@@ -205,6 +205,8 @@ def _copy_for_book(src:Path,        # an executed chapter
             if api: cells.append({"cell_type": "markdown", "id": f"api-{len(cells)}", "metadata": {}, "source": api})
             continue
         cells.append(c)
+    for c in cells:
+        if c["cell_type"] == "code": c["outputs"] = [_light(o) for o in c.get("outputs", [])]
     nb["cells"] = _results_cells(cells) if mode == "results" else cells
     if mode == "results" and study: _name_page(nb["cells"], study)
     Path(dest).write_text(json.dumps(nb))
@@ -213,7 +215,7 @@ def _copy_for_book(src:Path,        # an executed chapter
 _STORE_KEY = re.compile(r"\b[0-9a-f]{16}\b|^stored the result\b")
 
 def _reader_outputs(outputs:list)->list:
-    "A results cell's outputs without stderr and without the printed lines that name a store key; figures decimated."
+    "A results cell's outputs without stderr and without the printed lines that name a store key."
     out = []
     for o in outputs:
         if o.get("output_type") == "stream":
@@ -222,10 +224,14 @@ def _reader_outputs(outputs:list)->list:
             keep = [l for l in text.splitlines(keepends=True) if not _STORE_KEY.search(l)]
             if not "".join(keep).strip(): continue
             o = {**o, "text": keep}
-        elif "text/html" in o.get("data", {}) and "Plotly.newPlot" in "".join(o["data"]["text/html"]):
-            o = {**o, "data": {**o["data"], "text/html": decimate_plotly("".join(o["data"]["text/html"]))}}
         out.append(o)
     return out
+
+def _light(o:dict)->dict:
+    "An output with its interactive figure (if any) decimated for the book."
+    html = o.get("data", {}).get("text/html")
+    if html is None or "Plotly.newPlot" not in "".join(html): return o
+    return {**o, "data": {**o["data"], "text/html": decimate_plotly("".join(html))}}
 
 def _name_page(cells:list, study:str):
     "Put the study's name in front of the page's title (its first level-1 heading)."
@@ -631,6 +637,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["sweep"]: return sweep_main(argv[1:])
     a = _parser().parse_args(argv)
+    import logging
+    # MLflow announces a new tracking store's tables (alembic each migration): set-up noise, not progress
+    for name in ("mlflow.store.db.utils", "alembic"): logging.getLogger(name).setLevel(logging.WARNING)
     try:
         if a.cmd == "run":
             for nb in run_study(a.study, out=a.out, chapters=a.chapters, force=a.force,

@@ -23,11 +23,13 @@ def test_run_executes_chapters_with_the_study_parameters(tmp_path):
     study.write_text("title: tiny\nchapters: [00_data]\nparameters: {source: simulator, n_events: 5000, levels: 3, seed: 7}\n")
     # from any folder: the chapters are found through the installed package's checkout
     elsewhere = tmp_path/"elsewhere"; elsewhere.mkdir()
-    r = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs")], capture_output=True, text=True, cwd=elsewhere)
+    r = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs"), "--tracking-uri", str(tmp_path/"fresh.db")],
+                       capture_output=True, text=True, cwd=elsewhere)
     assert r.returncode == 0, r.stderr[-3000:]
     # one progress line per chapter, and no kernel warnings
     assert re.search(r"\[tiny\] \[\.+\] 0/1 00_data running \| 0:00:\d\d", r.stdout), r.stdout
     assert "[tiny] [##########] 1/1 done" in r.stdout and "without encryption" not in r.stdout + r.stderr, r.stderr[-2000:]
+    assert "Creating initial MLflow database tables" not in r.stderr, r.stderr[-2000:]   # a new store's set-up is not progress
     nb = json.loads((tmp_path/"runs"/"tiny"/"00_data.ipynb").read_text())
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert len(injected) == 1 and "n_events = 5000" in "".join(injected[0]["source"])
