@@ -635,7 +635,9 @@ def _parser()->argparse.ArgumentParser:
 def main(argv=None):
     "Entry point of the `microsig` command."
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["sweep"]: return sweep_main(argv[1:])
+    if argv[:1] == ["sweep"]:
+        quiet_kernels()   # the sweep's workers inherit the quiet kernel spec
+        return sweep_main(argv[1:])
     a = _parser().parse_args(argv)
     import logging
     # MLflow announces a new tracking store's tables (alembic each migration): set-up noise, not progress

@@ -23,9 +23,12 @@ def chromium(page:Path, *args, profile:Path)->str:
     return r.stdout
 
 def requested(netlog:Path)->set:
-    "The URLs Chromium's network log saw requested (file:// pages are not network requests)."
-    text = netlog.read_text() if netlog.exists() else ""
-    return set(re.findall(r'"url":"((?:https?|wss?)://[^"]+)"', text))
+    """The network URLs the page asked for, from Chromium's network log (file:// reads are not in it). The browser's
+    own background requests (update checks, accounts) have no page behind them: their initiator is 'not an origin'."""
+    log = json.loads(netlog.read_text())
+    start = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    return {e["params"]["url"] for e in log["events"] if start.get(e["type"]) == "URL_REQUEST_START_JOB"
+            and e.get("params", {}).get("initiator") != "not an origin" and re.match(r"(https?|wss?)://", e["params"].get("url", ""))}
 
 @pytest.fixture(scope="module")
 def book(report_book):
