@@ -41,11 +41,15 @@ test: $(STAMP) chromium
 	@if [ -n "$$(git status --porcelain -- microsig)" ]; then \
 	  git status --porcelain -- microsig; \
 	  echo "microsig/ differs from what nbs/ exports: run nbdev-export and commit both"; exit 1; fi
-	# 00-03 and the runner in parallel; 04-07 in order, each reads what the one before stored in runs/
-	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|90)_'
-	for nb in 04_baselines 05_sequence 06_calibration 07_backtest 08_experiments 09_walkforward; do \
-	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done
-	$(BIN)/python -m pytest -q tests
+	# 00-03, 08 (its studies run in temporary folders) and the runner, two at a time; then 04-07 in order, each
+	# reading what the one before stored in runs/, on one core while 09 (reads 03's dataset) and pytest (temporary
+	# folders only) use the other
+	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|08|90)_'
+	( for nb in 04_baselines 05_sequence 06_calibration 07_backtest; do \
+	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done ) & chain=$$!; \
+	$(BIN)/nbdev-test --timing nbs/09_walkforward.ipynb && $(BIN)/python -m pytest -q --durations=15 tests; rest=$$?; \
+	wait $$chain; chained=$$?; \
+	if [ $$chained -ne 0 ] || [ $$rest -ne 0 ]; then echo "notebooks 04-07: exit $$chained; 09 and pytest: exit $$rest"; exit 1; fi
 	$(BIN)/nbdev-clean
 	@if [ -n "$$(git status --porcelain -- nbs)" ]; then \
 	  git status --porcelain -- nbs; \

@@ -12,18 +12,75 @@ from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, 
 from .experiments import read_study, check_parameters, run_tracked, parse_overrides, sweep_main, tracking_client
 
 # %% auto #0
-__all__ = ['load_study', 'missing_data', 'chapter_keys', 'run_study', 'headline', 'study_summary', 'synthesis', 'reproducibility',
-           'build_book', 'report', 'main']
+__all__ = ['project_dir', 'load_study', 'missing_data', 'quiet_kernels', 'Progress', 'chapter_keys', 'run_study',
+           'decimate_plotly', 'headline', 'study_summary', 'synthesis', 'reproducibility', 'build_book', 'report',
+           'main']
+
+# %% ../nbs/90_cli.ipynb #475b10e1
+def project_dir(project=None, # a microsig checkout (`--project`); wins over the lookup
+               )->Path:       # the project folder, holding nbs/, params/ and book/
+    "The project whose chapters run: `project`, else this package's own source tree, else the one above the working directory."
+    if project is not None:
+        p = Path(project).expanduser().resolve()
+        if not (p/"nbs").is_dir(): raise MicrosigError(f"--project {p}: no nbs/ folder of chapters there; give a microsig checkout")
+        return p
+    import microsig
+    for p in (project_root(Path(microsig.__file__).parent), project_root()):
+        if (p/"nbs").is_dir(): return p
+    raise MicrosigError(f"no chapters found: microsig is installed from {Path(microsig.__file__).parent}, which has no nbs/ "
+                        f"beside it, and {Path.cwd()} is not inside a checkout; run from a microsig checkout, install it "
+                        "with `pip install -e <checkout>`, or pass `--project <checkout>`")
+
 
 # %% ../nbs/90_cli.ipynb #90ea00bf
-def load_study(path, # a study YAML file
+def load_study(path,     # a study YAML file
+               nbs=None, # the chapters' folder (default: the project's nbs/, see `project_dir`)
               )->dict:
     "A study's settings, checked (08_experiments' `read_study`): title, chapters with notebooks, parameters, required data."
-    return read_study(path)
+    return read_study(path, nbs or project_dir()/"nbs")
 
 def missing_data(study:dict, root=None)->list:
     "The files a study requires that are not in the data directory."
     return [r for r in study["requires"] if not (data_dir(root)/r).exists()]
+
+# %% ../nbs/90_cli.ipynb #5ec31fc4
+_KERNELS = None
+
+def quiet_kernels()->Path:
+    "Make papermill's `python3` kernel log errors only (ipykernel `--log-level=ERROR`); the folder put first on `JUPYTER_PATH`."
+    global _KERNELS
+    if _KERNELS is None:
+        import tempfile
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+        try: spec = KernelSpecManager().get_kernel_spec("python3").to_dict()
+        except NoSuchKernel: spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                     "display_name": "Python 3", "language": "python"}
+        spec["argv"] = [a for a in spec["argv"] if not a.startswith("--log-level")] + ["--log-level=ERROR"]
+        _KERNELS = Path(tempfile.mkdtemp(prefix="microsig-kernels-"))
+        (_KERNELS/"kernels"/"python3").mkdir(parents=True)
+        (_KERNELS/"kernels"/"python3"/"kernel.json").write_text(json.dumps(spec, indent=1))
+    paths = os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
+    if str(_KERNELS) not in paths: os.environ["JUPYTER_PATH"] = os.pathsep.join([str(_KERNELS), *[p for p in paths if p]])
+    return _KERNELS
+
+def _clock(s:float)->str: return f"{int(s // 3600)}:{int(s % 3600 // 60):02d}:{int(s % 60):02d}"
+
+class Progress:
+    "A study's log: one line per chapter with a bar of the chapters done, the chapter running and the time so far."
+    def __init__(self, name:str, chapters:list, log=print, width:int=10):
+        self.name, self.chapters, self.log, self.width, self.t0 = name, list(chapters), log, width, time.time()
+    def line(self, done:int, what:str)->str:
+        n = max(len(self.chapters), 1)
+        bar = "#" * round(self.width * done / n) + "." * (self.width - round(self.width * done / n))
+        return f"[{self.name}] [{bar}] {done}/{n} {what} | {_clock(time.time() - self.t0)}"
+    def __call__(self, msg:str):
+        "Turn run_tracked's `[study] chapter ...` into a progress line; pass other messages on, stamped."
+        m = re.fullmatch(rf"\[{re.escape(self.name)}\] (\S+) \.\.\.", msg)
+        if m and m.group(1) in self.chapters: self.log(self.line(self.chapters.index(m.group(1)), f"{m.group(1)} running"))
+        else: self.log(f"[{self.name}] {msg.removeprefix(f'[{self.name}] ')} | {_clock(time.time() - self.t0)}")
+    def done(self, ok:bool=True):
+        self.log(self.line(len(self.chapters), "done" if ok else "FAILED"))
+
 
 # %% ../nbs/90_cli.ipynb #7ed547d8
 _FINGERPRINT_ARGS = ("source", "path", "levels", "n_events", "seed", "mode", "signal")
@@ -31,12 +88,13 @@ _FINGERPRINT_ARGS = ("source", "path", "levels", "n_events", "seed", "mode", "si
 def chapter_keys(study:dict,    # a loaded study
                  params:dict,   # its parameters, overrides applied
                  declared:dict, # chapter -> the parameters it declares
+                 nbs=None,      # the chapters' folder (default: the project's nbs/)
                 )->dict:        # chapter -> key
     "Per chapter, a hash of its notebook, its parameters, the data, the code and every key before it in the study."
     fp = data_fingerprint(**{k: params[k] for k in _FINGERPRINT_ARGS if k in params}, root=params.get("data_root"))
     keys, chain = {}, ""
     for ch in study["chapters"]:
-        src = (project_root()/"nbs"/f"{ch}.ipynb").read_bytes()
+        src = (Path(nbs or project_dir()/"nbs")/f"{ch}.ipynb").read_bytes()
         mine = {k: v for k, v in params.items() if k in declared[ch] or k.startswith(f"{ch}.")}
         chain = hashlib.sha256((chain + json.dumps(mine, sort_keys=True, default=str) + fp + data_code_version(ch)).encode()
                                + hashlib.sha256(src).digest()).hexdigest()[:16]
@@ -50,17 +108,19 @@ def run_study(study,                 # a study YAML path or a loaded study
               overrides=None,        # parameters replacing the study's (`microsig run -p name=value`)
               tracking_uri=None,     # MLflow store (default sqlite:///mlruns.db at the project root)
               log=print,             # progress messages
+              project=None,          # the microsig checkout whose chapters run (default: see `project_dir`)
              )->list:
     "Execute the study's chapters as a tracked MLflow run; a chapter whose key is unchanged keeps its executed notebook."
-    s = study if isinstance(study, dict) else load_study(study)
+    nbs = project_dir(project)/"nbs"
+    s = study if isinstance(study, dict) else load_study(study, nbs)
     params = {**s["parameters"], **(overrides or {})}
     chapters = list(chapters or s["chapters"])
     every = list(dict.fromkeys([*s["chapters"], *chapters]))
     # a parameter no chapter declares is a typo, not something to pass on silently
-    declared = check_parameters(params, every, where=s["name"])
+    declared = check_parameters(params, every, nbs, where=s["name"])
     dest = Path(out or runs_dir())/s["name"]
     dest.mkdir(parents=True, exist_ok=True)
-    keys = chapter_keys({**s, "chapters": every}, params, declared)
+    keys = chapter_keys({**s, "chapters": every}, params, declared, nbs)
     kept_file = dest/".chapter_keys.json"
     kept = json.loads(kept_file.read_text()) if kept_file.exists() else {}
     todo = [ch for ch in chapters if force or not (dest/f"{ch}.ipynb").exists() or kept.get(ch) != keys[ch]]
@@ -69,8 +129,11 @@ def run_study(study,                 # a study YAML path or a loaded study
     if todo:
         for ch in todo: kept.pop(ch, None)
         kept_file.write_text(json.dumps(kept))
-        r = run_tracked(s, overrides=overrides, out=dest.parent, chapters=todo, tracking_uri=tracking_uri, log=log,
-                        raise_on_error=False)
+        quiet_kernels()
+        progress = Progress(s["name"], todo, log)
+        r = run_tracked(s, overrides=overrides, out=dest.parent, chapters=todo, tracking_uri=tracking_uri, log=progress,
+                        raise_on_error=False, nbs=nbs)
+        progress.done(r["status"] == "FINISHED")
         ran = [Path(nb).stem for nb in r["notebooks"]]
         if r["status"] != "FINISHED": ran = ran[:-1]   # the last one attempted is the one that failed
         kept.update({ch: keys[ch] for ch in ran})
@@ -115,6 +178,7 @@ def _api_markdown(names:list, module:str)->str:
 def _copy_for_book(src:Path,        # an executed chapter
                    dest:Path,       # where the book reads it
                    mode:str="results", # 'results': code inputs removed; 'method': code shown, API documented
+                   study:str=None,  # results: the study's name, put in the page title
                   ):
     "Copy an executed chapter for the book, tagging cells for what the reader should see."
     nb = json.loads(Path(src).read_text())
@@ -131,8 +195,8 @@ def _copy_for_book(src:Path,        # an executed chapter
         elif mode == "results":
             if "export" in d or "exporti" in d or not c.get("outputs"): _tag(c, "remove-cell")
             elif "echo: true" not in s: _tag(c, "remove-input")
-            # warnings and progress bars are for whoever ran the chapter, not for the reader
-            c["outputs"] = [o for o in c.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            # warnings, progress bars and store keys are for whoever ran the chapter, not for the reader
+            c["outputs"] = _reader_outputs(c.get("outputs", []))
         elif "export" in d and module:
             _tag(c, "hide-input")
             names = [n for n in re.findall(r"^(?:def|class)\s+([A-Za-z]\w*)", s, re.M)]
@@ -141,8 +205,118 @@ def _copy_for_book(src:Path,        # an executed chapter
             if api: cells.append({"cell_type": "markdown", "id": f"api-{len(cells)}", "metadata": {}, "source": api})
             continue
         cells.append(c)
+    for c in cells:
+        if c["cell_type"] == "code": c["outputs"] = [_light(o) for o in c.get("outputs", [])]
     nb["cells"] = _results_cells(cells) if mode == "results" else cells
+    if mode == "results" and study: _name_page(nb["cells"], study)
     Path(dest).write_text(json.dumps(nb))
+
+# %% ../nbs/90_cli.ipynb #88c6ed8d
+_STORE_KEY = re.compile(r"\b[0-9a-f]{16}\b|^stored the result\b")
+
+def _reader_outputs(outputs:list)->list:
+    "A results cell's outputs without stderr and without the printed lines that name a store key."
+    out = []
+    for o in outputs:
+        if o.get("output_type") == "stream":
+            if o.get("name") == "stderr": continue
+            text = "".join(o.get("text", ""))
+            keep = [l for l in text.splitlines(keepends=True) if not _STORE_KEY.search(l)]
+            if not "".join(keep).strip(): continue
+            o = {**o, "text": keep}
+        out.append(o)
+    return out
+
+def _light(o:dict)->dict:
+    "An output with its interactive figure (if any) decimated for the book."
+    html = o.get("data", {}).get("text/html")
+    if html is None or "Plotly.newPlot" not in "".join(html): return o
+    return {**o, "data": {**o["data"], "text/html": decimate_plotly("".join(html))}}
+
+def _name_page(cells:list, study:str):
+    "Put the study's name in front of the page's title (its first level-1 heading)."
+    for c in cells:
+        if c["cell_type"] != "markdown": continue
+        s = "".join(c["source"])
+        if s.lstrip().startswith("# "):
+            c["source"] = re.sub(r"^(\s*)# ", lambda m: f"{m.group(1)}# {study}: ", s, count=1)
+            return
+
+
+# %% ../nbs/90_cli.ipynb #5256c43d
+def _plotly_array(v):
+    "A trace field as a numpy array (plotly's base64 `bdata` encoding or a list), or None if it is not an array."
+    import base64
+    if isinstance(v, dict) and "bdata" in v and "dtype" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        if "shape" in v: a = a.reshape([int(x) for x in str(v["shape"]).split(",")])
+        return a
+    return np.asarray(v, dtype=object) if isinstance(v, list) else None
+
+def _plotly_field(a:np.ndarray, like):
+    "A numpy array back in the encoding of the field it came from."
+    import base64
+    if isinstance(like, dict):
+        a = np.ascontiguousarray(a, dtype=np.dtype(like["dtype"]))
+        out = {"dtype": like["dtype"], "bdata": base64.b64encode(a.tobytes()).decode()}
+        if a.ndim > 1: out["shape"] = ", ".join(str(n) for n in a.shape)
+        return out
+    return a.tolist()
+
+def _minmax_rows(y:np.ndarray, max_points:int)->np.ndarray:
+    "Indices keeping, per bucket of consecutive points, the lowest and highest (stride if `y` is not numeric)."
+    n = len(y)
+    try: v = np.asarray(y, dtype=float)
+    except (TypeError, ValueError): return np.unique(np.r_[np.linspace(0, n - 1, max_points).astype(int), n - 1])
+    edges = np.linspace(0, n, max_points // 2 + 1).astype(int)
+    keep = [0, n - 1]
+    for a, b in zip(edges[:-1], edges[1:]):
+        w = v[a:b]
+        if not len(w): continue
+        if np.isnan(w).all(): keep.append(a); continue
+        keep += [a + int(np.nanargmin(w)), a + int(np.nanargmax(w))]
+    return np.unique(keep)
+
+def _decimate_trace(t:dict, max_points:int, max_cells:int)->dict:
+    "One trace with at most `max_points` points (a heatmap: at most `max_cells` cells)."
+    z = _plotly_array(t.get("z"))
+    if z is not None and z.ndim == 2 and z.size > max_cells:
+        step = int(np.ceil(z.size / max_cells))
+        t = {**t, "z": _plotly_field(z[:, ::step], t["z"])}
+        if _plotly_array(t.get("x")) is not None and len(_plotly_array(t["x"])) == z.shape[1]:
+            t["x"] = _plotly_field(_plotly_array(t["x"])[::step], t["x"])
+        return t
+    axis = "y" if _plotly_array(t.get("y")) is not None else "x"
+    ref = _plotly_array(t.get(axis))
+    if ref is None or ref.ndim != 1 or len(ref) <= max_points: return t
+    n, rows = len(ref), _minmax_rows(ref, max_points)
+    def cut(d:dict)->dict:
+        out = {}
+        for k, v in d.items():
+            a = _plotly_array(v)
+            if a is not None and a.ndim == 1 and len(a) == n: out[k] = _plotly_field(a[rows], v)
+            elif isinstance(v, dict) and "bdata" not in v: out[k] = cut(v)
+            else: out[k] = v
+        return out
+    return cut(t)
+
+def decimate_plotly(html:str,              # a figure as plotly's `to_html` writes it
+                    max_points:int=4000,   # points kept per trace
+                    max_cells:int=60_000,  # cells kept per heatmap
+                   )->str:
+    "The figure's HTML with every trace cut to what the eye can see; the layout and config untouched."
+    start = html.find("Plotly.newPlot(")
+    if start < 0: return html
+    dec, i = json.JSONDecoder(), start + len("Plotly.newPlot(")
+    skip = lambda j: j + len(html[j:]) - len(html[j:].lstrip())
+    try:
+        _, i = dec.raw_decode(html, skip(i))                  # the div's id
+        i = skip(i); assert html[i] == ","; i = skip(i + 1)
+        data, end = dec.raw_decode(html, i)
+    except (ValueError, AssertionError, IndexError): return html  # not the layout plotly writes: leave it be
+    data = [_decimate_trace(t, max_points, max_cells) for t in data]
+    return html[:i] + json.dumps(data, separators=(",", ":")) + html[end:]
+
 
 # %% ../nbs/90_cli.ipynb #1220a636
 def _newest(study:str, chapter:str, out=None)->dict|None:
@@ -253,13 +427,14 @@ def study_summary(study:dict, # a loaded study
 
 # %% ../nbs/90_cli.ipynb #32a409ad
 def _toc(studies:list, method:bool)->str:
-    "The book's table of contents: method, one part per study, synthesis."
+    "The book's table of contents: method, the studies (each one's chapters folded under its summary), synthesis."
     parts = []
     if method: parts.append({"caption": "Method", "chapters": [{"glob": "method/*"}]})
+    ch = []
     for s in studies:
-        ch = [{"file": f"studies/{s['name']}/summary"}]
-        if any((s.get("_book_pages") or [])): ch.append({"glob": f"studies/{s['name']}/0*"})
-        parts.append({"caption": s["title"], "chapters": ch})
+        ch.append({"file": f"studies/{s['name']}/summary"})
+        if any((s.get("_book_pages") or [])): ch[-1]["sections"] = [{"glob": f"studies/{s['name']}/0*"}]
+    if ch: parts.append({"caption": "Studies", "chapters": ch})
     parts.append({"caption": "Synthesis", "chapters": [{"file": "synthesis"}, {"file": "reproducibility"}]})
     return "# written by `microsig report` from params/: do not edit\n" + yaml.safe_dump(
         {"format": "jb-book", "root": "intro", "parts": parts}, sort_keys=False, allow_unicode=True)
@@ -330,7 +505,7 @@ def reproducibility(studies:list, ran:list)->str:
     "Commands, parameter files, data hashes, versions and machine of this build."
     import platform
     from importlib.metadata import version
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=project_root()).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=project_dir()).stdout.strip()
     pk = ["numpy", "pandas", "numba", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "papermill", "jupyter-book"]
     vers = []
     for p in pk:
@@ -366,13 +541,13 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
                method_study:str="synthetic", # whose executed chapters document the method
               )->Path:
     "Write the method, results, synthesis and reproducibility pages and build the book with warnings as errors."
-    book = Path(book or project_root()/"book")
+    book = Path(book or project_dir()/"book")
     # a clean build: pages of studies that ran last time must not linger
     for d in ("studies", "method", "_build"): shutil.rmtree(book/d, ignore_errors=True)
     studies = [s for s, _ in ran] + [s for s, _ in absent]
     for s, nbs in ran:
         (book/"studies"/s["name"]).mkdir(parents=True, exist_ok=True)
-        for nb in nbs: _copy_for_book(nb, book/"studies"/s["name"]/nb.name, "results")
+        for nb in nbs: _copy_for_book(nb, book/"studies"/s["name"]/nb.name, "results", study=s["name"])
         (book/"studies"/s["name"]/"summary.md").write_text(study_summary(s, out))
         s["_book_pages"] = [nb.name for nb in nbs]
         if s["name"] == method_study:
@@ -401,9 +576,9 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
     return book/"_build"/"html"/"index.html"
 
 # %% ../nbs/90_cli.ipynb #bf62b94b
-def _run_one(study:dict, out)->list:
+def _run_one(study:dict, out, project=None)->list:
     "One study, in a worker process of `report` (its own environment, so studies never share MLflow or store state)."
-    return run_study(study, out=out, log=lambda m: print(m, flush=True))
+    return run_study(study, out=out, log=lambda m: print(m, flush=True), project=project)
 
 def report(params=None,       # the folder of study YAML files (default: params/)
            run:bool=True,     # run the studies (False: rebuild the book from runs/)
@@ -411,17 +586,18 @@ def report(params=None,       # the folder of study YAML files (default: params/
            out=None,          # where studies run (default: runs/)
            workers:int=1,     # studies run side by side in this many processes (chapters use one core each)
            log=print,
+           project=None,      # the microsig checkout (default: see `project_dir`)
           )->Path:
     "Run every study whose data is present, say which were skipped and why, build the book."
-    root = project_root()
-    studies = [load_study(p) for p in sorted(Path(params or root/"params").glob("*.yaml"))]
+    root = project_dir(project)
+    studies = [load_study(p, root/"nbs") for p in sorted(Path(params or root/"params").glob("*.yaml"))]
     skipped = [(s, f"data not found in {data_dir()}: {', '.join(m)}") for s in studies if (m := missing_data(s))]
     todo = [s for s in studies if not missing_data(s)]
     results = {}
     if not run: results = {s["name"]: [Path(out or runs_dir())/s["name"]/f"{c}.ipynb" for c in s["chapters"]] for s in todo}
     elif workers <= 1:
         for s in todo:
-            try: results[s["name"]] = run_study(s, out=out, log=log)
+            try: results[s["name"]] = run_study(s, out=out, log=log, project=root)
             except Exception as e: results[s["name"]] = e
     else:
         import multiprocessing as mp
@@ -431,14 +607,14 @@ def report(params=None,       # the folder of study YAML files (default: params/
         # the longest studies (most chapters, real data) start first, so the pool drains evenly
         order = sorted(todo, key=lambda s: (-len(s["chapters"]), s["requires"] == [], s["name"]))
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {s["name"]: pool.submit(_run_one, s, out) for s in order}
+            futures = {s["name"]: pool.submit(_run_one, s, out, root) for s in order}
             for name, f in futures.items():
                 try: results[name] = f.result()
                 except Exception as e: results[name] = e
     ran = [(s, results[s["name"]]) for s in todo if not isinstance(results[s["name"]], Exception)]
     failed = [(s, f"{type(r).__name__}: {str(r)[:2000]}") for s in todo if isinstance(r := results[s["name"]], Exception)]
     for s, why in skipped: log(f"skipped {s['name']}: {why}")
-    index = build_book(ran, book=book, absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log, out=out)
+    index = build_book(ran, book=book or root/"book", absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log, out=out)
     for s, why in failed: log(f"FAILED {s['name']}: {why}")
     if failed: raise MicrosigError(f"{len(failed)} stud{'y' if len(failed) == 1 else 'ies'} failed: {[s['name'] for s, _ in failed]}")
     log(f"ran {len(ran)} stud{'y' if len(ran) == 1 else 'ies'}, skipped {len(skipped)}")
@@ -456,10 +632,12 @@ def _parser()->argparse.ArgumentParser:
     r.add_argument("-p", "--parameter", nargs="+", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter, as papermill's -p: `-p seed 3` or `-p seed=3` (`-p 04_baselines.models=[xgb]` for one chapter)")
     r.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns.db)")
+    r.add_argument("--project", help="the microsig checkout whose chapters run (default: the one this package is installed from)")
     sub.add_parser("sweep", help="run a parameter sweep on Dask, tracked in MLflow (microsig sweep --help)", add_help=False)
     rep = sub.add_parser("report", help="run every study whose data is present, then build the book")
     rep.add_argument("--no-run", action="store_true", help="rebuild the book from runs/ without running")
     rep.add_argument("--workers", type=int, default=2, help="studies run side by side (default 2: one per core here)")
+    rep.add_argument("--project", help="the microsig checkout (default: the one this package is installed from)")
     d = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_cmd", required=True)
     f = d.add_parser("fetch", help="download public sample data")
     f.add_argument("what", choices=["lobster-sample"]); f.add_argument("tickers", nargs="*")
@@ -473,17 +651,22 @@ def _parser()->argparse.ArgumentParser:
 def main(argv=None):
     "Entry point of the `microsig` command."
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["sweep"]: return sweep_main(argv[1:])
+    if argv[:1] == ["sweep"]:
+        quiet_kernels()   # the sweep's workers inherit the quiet kernel spec
+        return sweep_main(argv[1:])
     a = _parser().parse_args(argv)
+    import logging
+    # MLflow announces a new tracking store's tables (alembic each migration): set-up noise, not progress
+    for name in ("mlflow.store.db.utils", "alembic"): logging.getLogger(name).setLevel(logging.WARNING)
     try:
         if a.cmd == "run":
             for nb in run_study(a.study, out=a.out, chapters=a.chapters, force=a.force,
-                                overrides=parse_overrides(a.parameter), tracking_uri=a.tracking_uri): print(nb)
-        elif a.cmd == "report": report(run=not a.no_run, workers=a.workers)
+                                overrides=parse_overrides(a.parameter), tracking_uri=a.tracking_uri, project=a.project): print(nb)
+        elif a.cmd == "report": report(run=not a.no_run, workers=a.workers, project=a.project)
         elif a.cmd == "data":
             for f in fetch_lobster_sample(a.tickers or None, a.levels, a.dest, a.base_url): print(f)
         elif a.cmd == "bench":
-            script = project_root()/"bench"/f"{a.name}.py"
+            script = project_dir()/"bench"/f"{a.name}.py"
             if not script.exists(): raise MicrosigError(f"{script}: no such benchmark")
             return subprocess.call([sys.executable, str(script)])
     except MicrosigError as e:

@@ -56,11 +56,13 @@ def project_root(start=None)->Path:
 
 def data_dir(path=None, # explicit data directory; wins over the environment
             )->Path:
-    "The data directory: `path`, then `$MICROSIG_DATA_DIR`, then `./data` at the project root."
+    "The data directory: `path`, then `$MICROSIG_DATA_DIR`, then `../shared/data` beside the checkout, then `./data` at the project root."
     if path is not None: return Path(path).expanduser()
     env = os.environ.get("MICROSIG_DATA_DIR")
     if env: return Path(env).expanduser()
-    return project_root()/"data"
+    # several checkouts of one machine (git worktrees) share one copy of the data beside them
+    shared = project_root().parent/"shared"/"data"
+    return shared if shared.is_dir() else project_root()/"data"
 
 def cache_dir(path=None, # explicit cache directory
              )->Path:

@@ -10,7 +10,7 @@ import sys, tempfile, time, traceback
 from numbers import Integral, Real
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
-from .data import MicrosigError, project_root, data_fingerprint, runs_dir
+from .data import MicrosigError, project_root, data_fingerprint, runs_dir, code_version
 
 def _root()->Path:
     "The project root holding this package (installed in place), else the one above the working directory."
@@ -21,12 +21,11 @@ def _root()->Path:
 
 # %% auto #0
 __all__ = ['METRICS_ENV', 'STUDY_KEYS', 'SWEEP_KEYS', 'THREAD_ENV', 'tracking_uri', 'tracking_client', 'experiment_id',
-           'parse_value', 'parse_overrides', 'flatten_params', 'git_commit', 'code_version', 'data_hash',
-           'log_chapter_metrics', 'frame_metrics', 'chapter_result', 'result_metrics', 'save_store_models',
-           'read_study', 'declared_parameters', 'check_parameters', 'run_tracked', 'read_sweep', 'sample_space',
-           'combinations', 'combination_id', 'run_combination', 'dask_client', 'run_sweep', 'SQLiteJournal',
-           'optuna_storage', 'objective_value', 'sweep_runs', 'sweep_table', 'n_trials', 'summary_text', 'plot_sweep',
-           'sweep_main']
+           'parse_value', 'parse_overrides', 'flatten_params', 'git_commit', 'data_hash', 'log_chapter_metrics',
+           'frame_metrics', 'chapter_result', 'result_metrics', 'save_store_models', 'read_study',
+           'declared_parameters', 'check_parameters', 'run_tracked', 'read_sweep', 'sample_space', 'combinations',
+           'combination_id', 'run_combination', 'dask_client', 'run_sweep', 'SQLiteJournal', 'optuna_storage',
+           'objective_value', 'sweep_runs', 'sweep_table', 'n_trials', 'summary_text', 'plot_sweep', 'sweep_main']
 
 # %% ../nbs/08_experiments.ipynb #899c88e4
 def tracking_uri(uri=None, # an MLflow tracking URI, or a path to a SQLite `.db` file
@@ -137,17 +136,6 @@ def git_commit(root=None)->str:
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError): return "unknown"
     return (sha + ("-dirty" if dirty else "")) if sha else "unknown"
-
-def code_version(chapters,   # the chapters a run executes
-                 nbs=None,   # their notebooks' folder (default nbs/)
-                )->str:
-    "A hash of the package version, the package's modules and the chapters' notebooks: what makes a result current."
-    import microsig
-    h = hashlib.sha256(microsig.__version__.encode())
-    for f in sorted(Path(microsig.__file__).parent.glob("*.py")): h.update(f.name.encode()); h.update(f.read_bytes())
-    nbs = Path(nbs or _root()/"nbs")
-    for ch in chapters: h.update(ch.encode()); h.update((nbs/f"{ch}.ipynb").read_bytes())
-    return h.hexdigest()[:16]
 
 _DATA_KEYS = ("source", "path", "levels", "n_events", "seed", "mode", "signal")
 @functools.lru_cache(maxsize=64)
@@ -455,7 +443,7 @@ def run_tracked(study,              # a study YAML path or a `read_study` dict
         client = tracking_client(tracking_uri)
         exp = experiment_id(client, experiment or f"study/{s['name']}")
         import microsig
-        base_tags = {"study": s["name"], "git_commit": git_commit(), "code_version": code_version(chapters, nbs),
+        base_tags = {"study": s["name"], "git_commit": git_commit(), "code_version": code_version(max(chapters)),
                      "data_hash": data_hash(params), "microsig_version": microsig.__version__, **(tags or {})}
         run = _retry(lambda: client.create_run(exp, run_name=run_name or s["name"], tags={**base_tags, "kind": base_tags.get("kind", "study"), "chapters": json.dumps(chapters)}))
         rid = run.info.run_id
@@ -634,7 +622,7 @@ def _warm_worker():
 
 def _sweep_tasks(w:dict, uri:str, out, nbs, log_models:bool)->tuple:
     "A task builder for the sweep's combinations, and the code version."
-    cv = code_version(w["chapters"], nbs)
+    cv = code_version(max(w["chapters"]))
     base = {**w["study"]["parameters"], **w["parameters"]}
     root = Path(out or _root()/"runs")/"sweeps"/w["name"]
     def make(vary:dict, tags:dict=None)->dict:

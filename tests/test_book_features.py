@@ -66,9 +66,8 @@ def with_holes(book, seed, frac=0.05):
     return b
 
 @pytest.fixture(scope="module")
-def goog():
-    if not GOOG.exists(): pytest.skip("GOOG LOBSTER sample not in the data directory")
-    return load_lobster(GOOG)
+def goog(goog10):
+    return goog10       # conftest's: one load of the sample per session
 
 @pytest.fixture(scope="module")
 def sim():

@@ -1,5 +1,6 @@
 """The study runner and the `microsig` command, end to end on the simulator (no market data needed)."""
 import json, re, subprocess, sys
+import yaml
 from pathlib import Path
 import pytest
 from microsig.cli import load_study, main, missing_data, run_study, check_parameters
@@ -20,15 +21,22 @@ def test_every_study_file_is_valid():
 def test_run_executes_chapters_with_the_study_parameters(tmp_path):
     study = tmp_path/"tiny.yaml"
     study.write_text("title: tiny\nchapters: [00_data]\nparameters: {source: simulator, n_events: 5000, levels: 3, seed: 7}\n")
-    r = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs")], capture_output=True, text=True, cwd=ROOT)
+    # from any folder: the chapters are found through the installed package's checkout
+    elsewhere = tmp_path/"elsewhere"; elsewhere.mkdir()
+    r = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs"), "--tracking-uri", str(tmp_path/"fresh.db")],
+                       capture_output=True, text=True, cwd=elsewhere)
     assert r.returncode == 0, r.stderr[-3000:]
+    # one progress line per chapter, and no kernel warnings
+    assert re.search(r"\[tiny\] \[\.+\] 0/1 00_data running \| 0:00:\d\d", r.stdout), r.stdout
+    assert "[tiny] [##########] 1/1 done" in r.stdout and "without encryption" not in r.stdout + r.stderr, r.stderr[-2000:]
+    assert "Creating initial MLflow database tables" not in r.stderr, r.stderr[-2000:]   # a new store's set-up is not progress
     nb = json.loads((tmp_path/"runs"/"tiny"/"00_data.ipynb").read_text())
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert len(injected) == 1 and "n_events = 5000" in "".join(injected[0]["source"])
     assert "study = \"tiny\"" in "".join(injected[0]["source"])
     assert not any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
     # nothing changed: the chapter is kept; an override (papermill's -p) reruns it with the new value
-    again = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs")], capture_output=True, text=True, cwd=ROOT)
+    again = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs")], capture_output=True, text=True, cwd=elsewhere)
     assert again.returncode == 0 and "00_data unchanged" in again.stdout + again.stderr
     r = subprocess.run([str(MICROSIG), "run", str(study), "--out", str(tmp_path/"runs"), "-p", "seed=8"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0 and "unchanged" not in r.stdout + r.stderr, r.stderr[-2000:]
@@ -43,39 +51,63 @@ def test_bad_study_and_missing_chapter(tmp_path):
         run_study(p, out=tmp_path)
     assert main(["run", str(tmp_path/"absent.yaml")]) == 1
 
+def test_without_a_checkout_the_error_says_what_to_do(tmp_path, monkeypatch, capsys):
+    "Installed without its source tree and run outside a checkout: a microsig error naming --project, not a FileNotFoundError."
+    import microsig
+    study = tmp_path/"tiny.yaml"
+    study.write_text("title: tiny\nchapters: [00_data]\nparameters: {n_events: 5000}\n")
+    monkeypatch.setattr(microsig, "__file__", str(tmp_path/"site-packages"/"microsig"/"__init__.py"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(study), "--out", str(tmp_path/"runs")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("microsig: no chapters found") and "--project" in err, err
+    assert main(["run", str(study), "--project", str(tmp_path)]) == 1
+    assert "no nbs/ folder of chapters" in capsys.readouterr().err
+    # --project names the checkout: the study's chapters are found there
+    assert main(["run", str(study), "--project", str(ROOT), "--chapters", "77_nothing"]) == 1
+    assert "77_nothing" in capsys.readouterr().err
+
 def test_a_parameter_no_chapter_declares_is_an_error(tmp_path):
     p = tmp_path/"typo.yaml"
     p.write_text("title: typo\nchapters: [00_data]\nparameters: {n_event: 5000}\n")
     with pytest.raises(MicrosigError, match=r"parameter\(s\) 'n_event' \(did you mean 'n_events'\?\) declared by none"):
         run_study(p, out=tmp_path)
 
-def test_report_runs_what_it_can_and_says_why_it_skipped(tmp_path, monkeypatch):
-    import shutil
-    from microsig.cli import report
-    params, book = tmp_path/"params", tmp_path/"book"
-    params.mkdir()
-    shutil.copytree(ROOT/"book", book, ignore=shutil.ignore_patterns("_build", "studies", "method", "_toc.yml"))
-    (params/"synthetic.yaml").write_text("title: tiny synthetic\nchapters: [00_data]\nparameters: {n_events: 5000, levels: 3}\n")
-    (params/"lobster_goog.yaml").write_text("title: GOOG\nchapters: [00_data]\nrequires: [lobster/NOPE_message_10.csv]\n")
-    (params/"second.yaml").write_text("title: a second tiny one\nchapters: [00_data]\nparameters: {n_events: 3000, levels: 2}\n")
-    monkeypatch.setenv("MICROSIG_DATA_DIR", str(tmp_path/"no_data"))
-    lines = []
-    index = report(params=params, book=book, out=tmp_path/"runs", log=lines.append, workers=2)   # two studies side by side
-    assert index.exists()
-    assert any(l.startswith("skipped lobster_goog: data not found") and "NOPE_message_10.csv" in l for l in lines)
-    assert (book/"_build"/"html"/"studies"/"synthetic"/"00_data.html").exists()
-    assert (book/"_build"/"html"/"studies"/"second"/"00_data.html").exists()
-    page = (book/"_build"/"html"/"studies"/"lobster_goog"/"summary.html").read_text()
+def test_report_runs_what_it_can_and_says_why_it_skipped(report_book):
+    "The session's report (conftest): every shipped study cut to 00_data, two side by side, one without its data."
+    lines, html = report_book["lines"], report_book["html"]
+    assert report_book["index"].exists()
+    assert any(l.startswith("skipped missing: data not found") and "NOPE_message_10.csv" in l for l in lines), lines
+    assert "synthetic" in report_book["ran"] and len(report_book["ran"]) >= 2
+    page = (html/"studies"/"missing"/"summary.html").read_text()
     assert "did not run" in page and "NOPE_message_10.csv" in page
     # results pages: prose and outputs, no code; the method pages show code and the API, never nbdev's hidden cells
-    html = (book/"_build"/"html"/"studies"/"synthetic"/"00_data.html").read_text()
-    assert "from fastcore.test import" not in html and "cell_input" not in html
-    assert "This study" in html and "Where data lives" not in html   # the study's own sections, not the method again
-    method = (book/"_build"/"html"/"method"/"00_data.html").read_text()
+    page = (html/"studies"/"synthetic"/"00_data.html").read_text()
+    assert "from fastcore.test import" not in page and "cell_input" not in page
+    assert "This study" in page and "Where data lives" not in page   # the study's own sections, not the method again
+    method = (html/"method"/"00_data.html").read_text()
     assert "fastcore" not in method and "cell_input" in method and "tag_hide-input" in method
     assert '<span class="pre">simulate_lob</span></code></strong>' in method   # the API: name, signature, docments
     for page in ("summary", "../../synthesis", "../../reproducibility"):
-        assert (book/"_build"/"html"/"studies"/"synthetic"/f"{page}.html").exists(), page
+        assert (html/"studies"/"synthetic"/f"{page}.html").exists(), page
+
+def test_results_pages_name_their_study_and_fold_under_it(report_book):
+    "Each results page's title names its study; the sidebar lists a study's chapters under its summary, folded."
+    from bs4 import BeautifulSoup
+    html = report_book["html"]
+    for s in report_book["ran"]:
+        dom = BeautifulSoup((html/"studies"/s/"00_data.html").read_text(), "html.parser")
+        assert dom.title.get_text().startswith(f"{s}: "), dom.title.get_text()
+        # in the sidebar, the page sits in the list under its study's summary, in a folding item
+        link = next(a for a in dom.select("nav.bd-links a") if a.get("href", "").endswith("00_data.html") and "current" in " ".join(a.parent.get("class", [])))
+        parent = link.find_parent("ul").find_parent("li")
+        assert "toctree-l1" in parent["class"] and "has-children" in parent["class"], parent.get("class")
+        assert parent.find("a")["href"].endswith("summary.html")
+    toc = yaml.safe_load((report_book["book"]/"_toc.yml").read_text())
+    studies = next(p for p in toc["parts"] if p["caption"] == "Studies")
+    chapters = {c["file"]: c for c in studies["chapters"]}
+    for s in report_book["ran"]: assert chapters[f"studies/{s}/summary"]["sections"] == [{"glob": f"studies/{s}/0*"}]
+    assert "sections" not in chapters["studies/missing/summary"]
 
 def test_every_parameter_line_parses():
     "papermill skips a parameter line it cannot parse (only a log line says so): the runner would then not pass it."

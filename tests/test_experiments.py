@@ -3,7 +3,7 @@ SIGKILL of the driver and a resumed rerun, an Optuna search; overrides and sweep
 import json, os, signal, sqlite3, subprocess, sys, time
 from pathlib import Path
 import nbformat, pytest
-from microsig.data import MicrosigError
+from microsig.data import MicrosigError, code_version
 from microsig.experiments import (parse_overrides, read_sweep, run_sweep, sweep_main, sweep_runs, sweep_table, n_trials,
                                   tracking_client)
 
@@ -70,7 +70,7 @@ def test_sweep_of_a_real_chapter_records_a_failing_combination(tmp_path):
     ok = tmp_path/"runs"/"sweeps"/"levels"/t.loc[3, "combination"]
     assert (ok/"01_clean.ipynb").exists() and (tmp_path/"runs"/"sweeps"/"levels"/"summary.csv").exists()
     tags = client.get_run(t.loc[3, "run_id"]).data.tags
-    assert tags["sweep"] == "levels" and tags["study"] == "sim" and len(tags["code_version"]) == 16 and tags["data_hash"]
+    assert tags["sweep"] == "levels" and tags["study"] == "sim" and tags["code_version"] == code_version("01_clean") and tags["data_hash"]
     chapters = sweep_runs("levels", f"sqlite:///{db}", kind="chapter")
     assert sorted(chapters["status"]) == ["FAILED", "FINISHED"] and set(chapters["tags.chapter"]) == {"01_clean"}
 

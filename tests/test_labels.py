@@ -390,8 +390,8 @@ def _balance(rows):
     return pd.DataFrame([{**key, **class_balance(y, [-1, 0, 1]).to_dict()} for key, y in rows]).astype({"n": int})
 
 @needs(GOOG)
-def test_label_balance_goog():
-    book = load_lobster(data_dir()/GOOG, cache=False).book
+def test_label_balance_goog(goog10):
+    book = goog10.book
     mid = (book["ask_px_1"] + book["bid_px_1"]) / 2
     hs = half_spread(book)
     cost = cost_alpha(mid, hs)                        # a taker round trip: one full quoted spread

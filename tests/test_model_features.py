@@ -3,11 +3,12 @@ import math, os
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
-from microsig.data import MicrosigError, simulate_lob, simulate_arrays, ofi_window, load_ohlcv, load_lobster
+from microsig.data import MicrosigError, simulate_lob, simulate_arrays, ofi_window, load_ohlcv, load_lobster, data_dir
 from microsig.features import (fit_microprice, microprice, multilevel_ofi, average_depth, fit_integrated_ofi,
                             integrated_ofi, resample, vpin, bar_features, BAR_FEATURES)
 
-DATA = Path(os.environ.get("MICROSIG_DATA_DIR", "/work/shared/data"))
+# the project's own lookup: $MICROSIG_DATA_DIR, then ../shared/data beside the checkout, then ./data
+DATA = data_dir()
 TZ = "America/New_York"
 P1 = 0.5 * (1 + math.erf(1 / math.sqrt(2)))  # Phi(1)
 
@@ -137,10 +138,8 @@ def test_microprice_beats_mid_out_of_sample(sim):
     mse = lambda p: np.mean((fut[ok] - p[ok]) ** 2)
     assert mse(mp) < mse(mid[keep]) and mse(mp) < mse(wmid)
 
-@pytest.mark.skipif(not (DATA / "lobster").exists(), reason="LOBSTER data not available")
-def test_microprice_goog_wide_spreads():
-    lob = load_lobster(DATA / "lobster/GOOG_2012-06-21_34200000_57600000_message_10.csv.gz", levels=1)
-    m = fit_microprice(lob.book, 0.01, n_imb=10, max_spread=80, spread_edges=(1, 20, 26, 33, 41), fit_span=("10:00", "13:00"))
+def test_microprice_goog_wide_spreads(goog10):
+    m = fit_microprice(goog10.book, 0.01, n_imb=10, max_spread=80, spread_edges=(1, 20, 26, 33, 41), fit_span=("10:00", "13:00"))
     G = m.G.to_numpy()
     np.testing.assert_allclose(G, -G[::-1], atol=1e-12)
     # spread buckets are wide here: bound by half the mean spread of each state's training rows
@@ -267,10 +266,8 @@ def test_vpin_no_look_ahead(data):
     a, b = vpin(bars, 20, n_buckets=3, sigma_window=3), vpin(b2, 20, n_buckets=3, sigma_window=3)
     pd.testing.assert_frame_equal(a[a.index <= t], b[b.index <= t])
 
-@pytest.mark.skipif(not (DATA / "lobster").exists(), reason="LOBSTER data not available")
-def test_vpin_goog_trades_in_range():
-    lob = load_lobster(DATA / "lobster/GOOG_2012-06-21_34200000_57600000_message_1.csv.gz")
-    v = vpin(lob.trades, 2500, n_buckets=50, bar="1min", sigma_window=30)
+def test_vpin_goog_trades_in_range(goog10):
+    v = vpin(goog10.trades, 2500, n_buckets=50, bar="1min", sigma_window=30)
     assert len(v) > 100 and v["vpin"].dropna().between(0, 1).all()
     assert np.allclose(v["buy_volume"] + v["sell_volume"], 2500)
 
