@@ -15,16 +15,16 @@ from .features import _depth_walk_nb
 
 # %% auto #0
 __all__ = ['NULL_PIPELINE_LEAKS', 'BacktestResult', 'run_backtest', 'average_true_range', 'periods_per_year',
-           'probabilistic_sharpe', 'deflated_sharpe', 'performance', 'signal_from_proba', 'size_position',
-           'zscore_gate', 'ev_gate', 'quantile_gate', 'persistence', 'warmup_gate', 'vol_floor_gate', 'apply_gates',
-           'BookResult', 'run_book_backtest', 'null_pipeline']
+           'probabilistic_sharpe', 'deflated_sharpe', 'lo_eta', 'sharpe_ratios', 'trial_set', 'performance',
+           'signal_from_proba', 'size_position', 'zscore_gate', 'ev_gate', 'quantile_gate', 'persistence',
+           'warmup_gate', 'vol_floor_gate', 'apply_gates', 'BookResult', 'run_book_backtest', 'null_pipeline']
 
 # %% ../nbs/07_backtest.ipynb #76454bb9
-_REASONS = ("signal", "stop_loss", "take_profit", "max_hold")
+_REASONS = ("signal", "stop_loss", "take_profit", "max_hold", "bankrupt")
 
 @njit(cache=True)
 def _exit_nb(j, t, x, rate, reason, u, c, cur, stopped, exit_row, fills, k):
-    "Close column j's position at price x (a stop, take-profit or time exit); returns the fill count."
+    "Close column j's position at price x (a stop, take-profit, time exit or liquidation); returns the fill count."
     cost = abs(u[j]) * x * rate
     c[j] += u[j] * x - cost
     if k < fills.shape[0]:
@@ -46,17 +46,21 @@ def _bar_nb(px,        # (n, 1 or m) fill prices: open or close
             at_close,  # True: fills at the close, stops checked on the bar before it
             fills,     # (K, 7) buffer: column, row, units before, units after, price, cost, reason
            ):
-    "Equity, cash and units per bar and column; the fills go to `fills` (returns their count, which may exceed K)."
+    "Equity, cash and units per bar and column, the bar each column went bankrupt (-1: never); the fills go to `fills` (their count, which may exceed K)."
     n, m = pos.shape
     mp = px.shape[1]
     equity = np.empty((n, m)); cash = np.empty((n, m)); units = np.empty((n, m))
     u = np.zeros(m); c = np.ones(m); cur = np.zeros(m); prev = np.zeros(m)
     stopped = np.zeros(m, np.bool_); entry_row = np.zeros(m, np.int64); exit_row = np.full(m, -(1 << 40))
+    ruin = np.full(m, -1, np.int64)
     sl = np.zeros(m); tp = np.zeros(m)
     stops = sl_k > 0.0 or tp_k > 0.0
     k = 0
     for t in range(n):
         for j in range(m):
+            if ruin[j] >= 0:                                               # bankrupt: nothing trades any more
+                equity[t, j] = c[j]; cash[t, j] = c[j]; units[t, j] = 0.0
+                continue
             jp = j if mp > 1 else 0
             r = rate[j] if rate.shape[0] > 1 else rate[0]
             p = px[t, jp]
@@ -67,20 +71,26 @@ def _bar_nb(px,        # (n, 1 or m) fill prices: open or close
                 elif sl_k > 0.0 and (l <= sl[j] if s > 0 else h >= sl[j]): k = _exit_nb(j, t, sl[j], r, 1, u, c, cur, stopped, exit_row, fills, k)
                 elif tp_k > 0.0 and s * (o - tp[j]) >= 0.0: k = _exit_nb(j, t, o, r, 2, u, c, cur, stopped, exit_row, fills, k)
                 elif tp_k > 0.0 and (h >= tp[j] if s > 0 else l <= tp[j]): k = _exit_nb(j, t, tp[j], r, 2, u, c, cur, stopped, exit_row, fills, k)
+            eq = c[j] + u[j] * p
+            if eq <= 0.0:                                                  # ruined at this mark: liquidate, stop
+                if u[j] != 0.0: k = _exit_nb(j, t, p, r, 4, u, c, cur, stopped, exit_row, fills, k)
+                ruin[j] = t
+                equity[t, j] = c[j]; cash[t, j] = c[j]; units[t, j] = 0.0
+                continue
+            if max_hold > 0 and u[j] != 0.0 and t - entry_row[j] >= max_hold:   # before the change test: one rule for every exit
+                k = _exit_nb(j, t, p, r, 3, u, c, cur, stopped, exit_row, fills, k)
+                eq = c[j]
             tg = 0.0
             if t >= delay:
                 tg = pos[t - delay, j]
                 if tg != tg: tg = 0.0
-            if tg != prev[j]:
+            if tg != prev[j]:                                              # a change at or after an exit re-opens
                 prev[j] = tg
                 stopped[j] = False
-            if max_hold > 0 and u[j] != 0.0 and t - entry_row[j] >= max_hold:
-                k = _exit_nb(j, t, p, r, 3, u, c, cur, stopped, exit_row, fills, k)
             if tg != cur[j] and not stopped[j]:
                 if cooldown > 0 and t - exit_row[j] <= cooldown and (cur[j] == 0.0 or cur[j] * tg < 0.0):
                     tg = 0.0                                           # no new entry yet: at most close the position
                 if tg != cur[j]:
-                    eq = c[j] + u[j] * p
                     nu = tg * eq / p
                     d = nu - u[j]
                     cost = abs(d) * p * r
@@ -106,24 +116,31 @@ def _bar_nb(px,        # (n, 1 or m) fill prices: open or close
                 elif sl_k > 0.0 and (l <= sl[j] if s > 0 else h >= sl[j]): k = _exit_nb(j, t, sl[j], r, 1, u, c, cur, stopped, exit_row, fills, k)
                 elif tp_k > 0.0 and s * (o - tp[j]) >= 0.0: k = _exit_nb(j, t, o, r, 2, u, c, cur, stopped, exit_row, fills, k)
                 elif tp_k > 0.0 and (h >= tp[j] if s > 0 else l <= tp[j]): k = _exit_nb(j, t, tp[j], r, 2, u, c, cur, stopped, exit_row, fills, k)
-            equity[t, j] = c[j] + u[j] * p
+            e = c[j] + u[j] * p
+            if e <= 0.0:                                                   # costs or a gapped stop took the rest
+                if u[j] != 0.0: k = _exit_nb(j, t, p, r, 4, u, c, cur, stopped, exit_row, fills, k)
+                ruin[j] = t
+                e = c[j]
+            equity[t, j] = e
             cash[t, j] = c[j]
             units[t, j] = u[j]
-    return equity, cash, units, k
+    return equity, cash, units, ruin, k
 
 @njit(cache=True)
-def _changes_nb(pos):
-    "Number of changes of the desired position down each column, summed (bounds the fill count)."
+def _changes_nb(pos, cap):
+    "Changes of the desired position down each column, summed (bounds the fill count), and the first (row, column) with |position| > cap (-1: none)."
     n, m = pos.shape
     k = 0
+    bi = -1; bj = -1
     for j in range(m):
         last = 0.0
         for t in range(n):
             v = pos[t, j]
             if v != v: v = 0.0
+            elif abs(v) > cap and (bi < 0 or t < bi): bi = t; bj = j   # one pass over the positions does both
             if v != last: k += 1
             last = v
-    return k
+    return k, bi, bj
 
 # %% ../nbs/07_backtest.ipynb #a79bf7eb
 def _as2d(x, name:str)->np.ndarray:
@@ -168,6 +185,7 @@ class BacktestResult:
     fills_: np.ndarray     # (k, 7)
     squeeze: bool          # one column given as 1-D: Series out
     params: dict = field(default_factory=dict)
+    ruin_: np.ndarray = None  # (m,) row of each column's bankruptcy, -1: never
 
     def _wrap(self, a):
         df = pd.DataFrame(a, index=self.index, columns=self.columns, copy=False)
@@ -181,11 +199,12 @@ class BacktestResult:
     @property
     def position(self):
         "Held exposure u P / E at each bar's fill price (p after a signal fill, drifting with the price while held)."
-        return self._wrap(self.units_ * self.price / self.equity_)
+        return self._wrap(np.divide(self.units_ * self.price, self.equity_, out=np.zeros_like(self.equity_), where=self.units_ != 0))
     @property
     def returns(self):
         r = np.zeros_like(self.equity_)
-        r[1:] = self.equity_[1:] / self.equity_[:-1] - 1.0
+        e0 = self.equity_[:-1]                                    # 0 after a bankruptcy: nothing is traded
+        r[1:] = np.divide(self.equity_[1:], e0, out=np.ones_like(e0), where=e0 > 0) - 1.0
         return self._wrap(r)
     @property
     def pnl(self): return self._wrap(self.equity_ - 1.0)
@@ -202,8 +221,16 @@ class BacktestResult:
         f = self.fills_
         if len(f):
             j, i = f[:, 0].astype(np.int64), f[:, 1].astype(np.int64)
-            np.add.at(t, (i, j), np.abs(f[:, 3] - f[:, 2]) * f[:, 4] / self.equity_[i, j])
+            e = self.equity_[i, j]
+            e = np.where(e > 0, e, self.equity_[np.maximum(i - 1, 0), j])   # a liquidation: over the last equity above 0
+            np.add.at(t, (i, j), np.abs(f[:, 3] - f[:, 2]) * f[:, 4] / e)
         return self._wrap(t)
+    @property
+    def bankrupt_at(self):
+        "When each column's equity reached 0 or less and it was liquidated: the index label, None if never."
+        r = np.full(len(self.columns), -1) if self.ruin_ is None else self.ruin_
+        at = [self.index[k] if k >= 0 else None for k in r]
+        return at[0] if self.squeeze else pd.Series(at, index=self.columns, dtype=object, name="bankrupt_at")
     @property
     def trades(self)->pd.DataFrame: return _trade_log(self)
 
@@ -212,11 +239,15 @@ def _trade_log(res:BacktestResult)->pd.DataFrame:
     "Round trips from the fills: a trip opens when units leave 0 and closes when they return to 0 or flip sign."
     f = res.fills_[np.argsort(res.fills_[:, 0], kind="stable")]
     idx, out, open_ = res.index, [], {}
-    def close(j, tr, i, px, reason):
+    def start(i, ua, px, cost):                                     # buys (sells) in: units, notional; sells (buys) out
+        return {"row": i, "units": ua, "peak": abs(ua), "in_q": abs(ua), "in_v": abs(ua) * px, "out_q": 0.0, "out_v": 0.0,
+                "cost": cost, "cash": -ua * px - cost}
+    def close(j, tr, i, reason):
+        entry = tr["in_v"] / tr["in_q"]                             # volume-weighted over the fills that added
         out.append({"column": res.columns[j], "entry_time": idx[tr["row"]], "exit_time": idx[i] if i >= 0 else pd.NaT,
-                    "side": "long" if tr["units"] > 0 else "short", "size": abs(tr["units"]),
-                    "entry_price": tr["price"], "exit_price": px, "costs": tr["cost"], "pnl": tr["cash"],
-                    "return": tr["cash"] / (abs(tr["units"]) * tr["price"]),
+                    "side": "long" if tr["units"] > 0 else "short", "size": tr["peak"],
+                    "entry_price": entry, "exit_price": tr["out_v"] / tr["out_q"], "costs": tr["cost"], "pnl": tr["cash"],
+                    "return": tr["cash"] / (tr["peak"] * entry),    # on the capital used: the most held, at its entry price
                     "bars": (i if i >= 0 else len(idx) - 1) - tr["row"], "exit_reason": reason})
     for col, row, ub, ua, px, cost, why in f:
         j, i = int(col), int(row)
@@ -224,15 +255,20 @@ def _trade_log(res:BacktestResult)->pd.DataFrame:
             tr = open_.pop(j)
             share = abs(ub) / abs(ua - ub)
             tr["cash"] += ub * px - cost * share; tr["cost"] += cost * share
-            close(j, tr, i, px, _REASONS[int(why)])
-            if ua != 0.0: open_[j] = {"row": i, "units": ua, "price": px, "cost": cost * (1 - share), "cash": -ua * px - cost * (1 - share)}
-        elif ub == 0.0: open_[j] = {"row": i, "units": ua, "price": px, "cost": cost, "cash": -ua * px - cost}
-        else:                                                       # resized, same side
+            tr["out_q"] += abs(ub); tr["out_v"] += abs(ub) * px
+            close(j, tr, i, _REASONS[int(why)])
+            if ua != 0.0: open_[j] = start(i, ua, px, cost * (1 - share))
+        elif ub == 0.0: open_[j] = start(i, ua, px, cost)
+        else:                                                       # resized, same side: added to or partly closed
             tr = open_[j]; tr["cash"] -= (ua - ub) * px + cost; tr["cost"] += cost
+            q, side = abs(ua) - abs(ub), ("in_q", "in_v") if abs(ua) > abs(ub) else ("out_q", "out_v")
+            tr[side[0]] += abs(q); tr[side[1]] += abs(q) * px
+            tr["units"] = ua; tr["peak"] = max(tr["peak"], abs(ua))
     for j, tr in open_.items():                                    # still open: marked at the last fill price
         last = res.price[-1, j if res.price.shape[1] > 1 else 0]
         tr["cash"] += tr["units"] * last
-        close(j, tr, -1, last, "open")
+        tr["out_q"] += abs(tr["units"]); tr["out_v"] += abs(tr["units"]) * last
+        close(j, tr, -1, "open")
     cols = ["column", "entry_time", "exit_time", "side", "size", "entry_price", "exit_price", "costs", "pnl", "return", "bars", "exit_reason"]
     return pd.DataFrame(out, columns=cols).sort_values(["column", "entry_time"], kind="stable").reset_index(drop=True)
 
@@ -248,8 +284,9 @@ def run_backtest(bars,                # DataFrame with open, close (high, low fo
                  atr=None,            # ATR known at each bar's close (e.g. `average_true_range(bars)`), for stops
                  max_hold:int=None,   # exit after this many bars in a position
                  cooldown:int=None,   # bars after an exit during which no new position opens
+                 max_leverage:float=1.0, # largest |position| allowed (a larger one is an error)
                 )->BacktestResult:
-    "Simulate positions on bars: delayed fills at the open (or close), costs on traded notional, optional exits."
+    "Simulate positions on bars: delayed fills at the open (or close), costs on traded notional, optional exits, liquidation at ruin."
     if fill not in ("open", "close"): raise MicrosigError(f"fill must be 'open' or 'close', got {fill!r}")
     if not (isinstance(delay, Integral) and not isinstance(delay, bool) and delay >= 1):
         raise MicrosigError(f"delay must be a whole number of bars >= 1 (a decision at t never fills at a price from t), got {delay!r}")
@@ -266,7 +303,12 @@ def run_backtest(bars,                # DataFrame with open, close (high, low fo
     n, m = pos.shape
     if n != op.shape[0]: raise MicrosigError(f"position has {n} rows, bars {op.shape[0]}")
     if op.shape[1] not in (1, m): raise MicrosigError(f"bars have {op.shape[1]} columns, position {m}: give 1 or {m}")
-    if np.isinf(pos).any(): raise MicrosigError("position holds an infinite value")
+    if not (isinstance(max_leverage, Real) and not isinstance(max_leverage, bool) and 0 < max_leverage < np.inf):
+        raise MicrosigError(f"max_leverage must be a number > 0, got {max_leverage!r}")
+    n_changes, a, b = _changes_nb(pos, float(max_leverage))
+    if a >= 0:
+        if np.isinf(pos[a, b]): raise MicrosigError(f"position holds an infinite value (row {a}, column {columns[b]!r})")
+        raise MicrosigError(f"position at row {a} ({index[a]}), column {columns[b]!r} is {pos[a, b]:g}: |position| above max_leverage={max_leverage:g}")
     rate = (np.broadcast_to(np.asarray(fee_bps, float), (m,)) + np.broadcast_to(np.asarray(slippage_bps, float), (m,))) / 1e4
     if not np.isfinite(rate).all(): raise MicrosigError("fee_bps and slippage_bps must be finite")
     rate = np.ascontiguousarray(rate if np.unique(rate).size > 1 else rate[:1])
@@ -276,12 +318,12 @@ def run_backtest(bars,                # DataFrame with open, close (high, low fo
         if atr_a.shape[0] != n or atr_a.shape[1] not in (1, op.shape[1]): raise MicrosigError(f"atr must have {n} rows and 1 or {op.shape[1]} columns")
     else: atr_a = op
     mh, cd = _window_rows(max_hold, "max_hold"), _window_rows(cooldown, "cooldown")
-    fills = np.empty((2 * _changes_nb(pos) + 2 * m + 16, 7))
+    fills = np.empty((2 * n_changes + 2 * m + 16, 7))
     px = op if fill == "open" else cl
-    equity, cash, units, k = _bar_nb(px, op, hi, lo, pos, int(delay), rate, atr_a, sl_k, tp_k, mh, cd, fill == "close", fills)
+    equity, cash, units, ruin, k = _bar_nb(px, op, hi, lo, pos, int(delay), rate, atr_a, sl_k, tp_k, mh, cd, fill == "close", fills)
     assert k <= len(fills), "fill buffer overflow"
     return BacktestResult(index, pd.Index(columns), px, equity, cash, units, fills[:k], squeeze,
-                          dict(fee_bps=fee_bps, slippage_bps=slippage_bps, delay=delay, fill=fill))
+                          dict(fee_bps=fee_bps, slippage_bps=slippage_bps, delay=delay, fill=fill, max_leverage=max_leverage), ruin)
 
 def average_true_range(bars:pd.DataFrame, # OHLC bars
                        window:int=14,     # bars averaged
@@ -352,6 +394,64 @@ def deflated_sharpe(returns,       # per-period returns of the chosen strategy
     sr0 = math.sqrt(sr_var) * ((1 - g) * norm.ppf(1 - 1 / n_trials) + g * norm.ppf(1 - 1 / (n_trials * math.e)))
     return probabilistic_sharpe(returns, sr0)
 
+def lo_eta(returns,          # per-period returns
+           q:int,            # periods aggregated into one (e.g. the periods of a day)
+           max_lag:int=None, # autocorrelation lags used (default T // 4, Box and Jenkins' limit for sample autocorrelations)
+          )->float:          # eta(q): the q-period Sharpe is eta(q) times the per-period one (sqrt(q) without autocorrelation)
+    "Lo's (2002) autocorrelation-corrected scaling of a per-period Sharpe ratio to q periods; NaN where it is not defined."
+    # lags beyond max_lag count as 0; when that truncates the sum, the kept lags get Bartlett weights 1 - k/(L+1)
+    # (Newey and West 1987), which keeps the variance positive where noisy sample autocorrelations would not
+    r = np.asarray(returns, float); r = r[np.isfinite(r)]
+    if not (isinstance(q, Integral) and q >= 1): raise MicrosigError(f"q must be an integer >= 1, got {q!r}")
+    T = r.size
+    L = min(q - 1, T // 4 if max_lag is None else int(max_lag), T - 1)
+    if L < 1: return math.sqrt(q)
+    x = r - r.mean()
+    f = np.fft.rfft(x, 2 * T)
+    acov = np.fft.irfft(f * np.conj(f))[:L + 1]            # sum_t x_t x_{t+k}, k = 0..L
+    if acov[0] <= 0: return np.nan
+    k = np.arange(1, L + 1)
+    w = 1 - k / (L + 1) if L < q - 1 else 1.0
+    den = q + 2 * ((q - k) * w * acov[1:] / acov[0]).sum()
+    return q / math.sqrt(den) if den > 0 else np.nan
+
+def sharpe_ratios(returns,                # per-period returns (a Series with a DatetimeIndex counts its days)
+                  periods_per_year:float, # see `periods_per_year`
+                  days_per_year:float=252, # sessions a year (365 for crypto)
+                  min_days:int=20,        # days needed for the per-day figure
+                  max_lag:int=None,       # for `lo_eta`
+                 )->dict:                 # per_period, naive, lo, daily, days, sharpe (the headline figure), scale
+    "Sharpe per period, naively annualised (sqrt N), annualised with Lo's correction, and per day (annualised) where there are enough days."
+    s = pd.Series(np.asarray(returns, float), index=returns.index if isinstance(returns, pd.Series) else None)
+    r = s.to_numpy()
+    ok = np.isfinite(r)
+    sd = r[ok].std(ddof=1) if ok.sum() > 1 else np.nan
+    sr = r[ok].mean() / sd if sd > 0 else np.nan
+    N = float(periods_per_year)
+    q_day = N / days_per_year
+    # sub-daily samples: Lo's eta to a day, then sqrt(days) across days; daily or longer: Lo's eta straight to a year
+    scale = lo_eta(r[ok], int(round(q_day)), max_lag) * math.sqrt(days_per_year) if q_day > 1.5 else lo_eta(r[ok], max(1, int(round(N))), max_lag)
+    out = {"per_period": sr, "naive": sr * math.sqrt(N), "lo": sr * scale, "daily": np.nan, "days": 0}
+    if isinstance(s.index, pd.DatetimeIndex) and len(s):
+        day = s[ok].groupby(s.index[ok].normalize()).apply(lambda g: float(np.prod(1 + g.to_numpy()) - 1))
+        out["days"] = len(day)
+        if len(day) >= min_days and day.std(ddof=1) > 0: out["daily"] = day.mean() / day.std(ddof=1) * math.sqrt(days_per_year)
+    daily = out["days"] >= min_days
+    out["sharpe"] = out["daily"] if daily else out["lo"]
+    out["scale"] = math.sqrt(days_per_year) if daily else scale
+    return out
+
+def trial_set(returns:pd.DataFrame, # one column per strategy run, per-period returns on one grid
+             )->dict:               # n_trials, sr_var (variance of their per-period Sharpes, NaN under 2), trials (names)
+    "The trials behind a choice, for the deflated Sharpe ratio: identical return streams counted once, flat ones not at all."
+    R = np.nan_to_num(np.asarray(returns, float))
+    keep = []
+    for j in range(R.shape[1]):
+        if R[:, j].std() > 0 and not any(np.array_equal(R[:, j], R[:, i]) for i in keep): keep.append(j)
+    srs = [R[:, j].mean() / R[:, j].std(ddof=1) for j in keep]
+    return {"n_trials": len(keep), "sr_var": float(np.var(srs, ddof=1)) if len(srs) > 1 else np.nan,
+            "trials": [returns.columns[j] for j in keep]}
+
 def _max_run(mask:np.ndarray)->int:
     "Longest run of True."
     if not mask.any(): return 0
@@ -370,9 +470,12 @@ def performance(returns,                 # per-period returns (Series/array; a D
                 n_boot:int=1000,         # stationary-bootstrap resamples for the Sharpe interval (0: none)
                 block:float=None,        # mean block length (default T^(1/3))
                 seed:int=0,              # bootstrap seed
+                days_per_year:float=252, # sessions a year, for the per-day Sharpe (365 for crypto)
+                min_days:int=20,         # days needed before the Sharpe is the per-day one
                )->pd.Series:             # the metrics, by name
     "Return, risk, trade and significance statistics of a return series."
-    kw = dict(benchmark=benchmark, n_trials=n_trials, sr_var=sr_var, n_boot=n_boot, block=block, seed=seed)
+    kw = dict(benchmark=benchmark, n_trials=n_trials, sr_var=sr_var, n_boot=n_boot, block=block, seed=seed,
+              days_per_year=days_per_year, min_days=min_days)
     turnover = None
     if isinstance(returns, BacktestResult):
         res = returns
@@ -383,6 +486,7 @@ def performance(returns,                 # per-period returns (Series/array; a D
         return pd.concat({c: performance(returns[c], periods_per_year, position=None if position is None else position[c], **kw)
                           for c in returns.columns}, axis=1)
     N = float(periods_per_year)
+    srs = sharpe_ratios(returns, N, days_per_year, min_days)
     r = np.asarray(returns, float)
     ok = np.isfinite(r)
     r = r[ok]
@@ -397,7 +501,8 @@ def performance(returns,                 # per-period returns (Series/array; a D
     down = math.sqrt((r[r < 0] ** 2).sum() / T)
     var95 = float(np.quantile(r, 0.05))
     m = {"periods": T, "total_return": total, "annual_return": mu * N, "cagr": cagr, "volatility": sd * math.sqrt(N),
-         "sharpe": mu / sd * math.sqrt(N) if sd > 0 else np.nan, "sortino": mu / down * math.sqrt(N) if down > 0 else np.nan,
+         "sharpe": srs["sharpe"], "sharpe_per_period": srs["per_period"], "sharpe_naive": srs["naive"], "sharpe_lo": srs["lo"],
+         "sharpe_daily": srs["daily"], "days": srs["days"], "sortino": mu / down * math.sqrt(N) if down > 0 else np.nan,
          "calmar": cagr / abs(mdd) if mdd < 0 else np.nan, "max_drawdown": mdd, "max_drawdown_periods": _max_run(dd[1:] < 0),
          "var_95": var95, "cvar_95": float(r[r <= var95].mean())}
     if trades is not None and len(trades):
@@ -421,7 +526,10 @@ def performance(returns,                 # per-period returns (Series/array; a D
     m["psr"] = probabilistic_sharpe(r)
     m["dsr"] = deflated_sharpe(r, n_trials, sr_var) if n_trials > 1 and sr_var is not None else np.nan
     if n_boot:
-        bs = _bootstrap_sharpe_nb(r, int(n_boot), float(block or max(1.0, T ** (1 / 3))), int(seed)) * math.sqrt(N)
+        # the interval of the headline figure: per-day returns when it is the per-day Sharpe, else the periods scaled as it is
+        rb = r if srs["days"] < min_days else pd.Series(r, returns.index[ok]).groupby(returns.index[ok].normalize()).apply(
+            lambda g: float(np.prod(1 + g.to_numpy()) - 1)).to_numpy()
+        bs = _bootstrap_sharpe_nb(rb, int(n_boot), float(block or max(1.0, rb.size ** (1 / 3))), int(seed)) * srs["scale"]
         m["sharpe_ci_low"], m["sharpe_ci_high"] = np.nanquantile(bs, [0.025, 0.975])
     else: m["sharpe_ci_low"] = m["sharpe_ci_high"] = np.nan
     return pd.Series(m, name=getattr(returns, "name", None), dtype=float)
@@ -543,96 +651,124 @@ def apply_gates(position, *masks):
 # %% ../nbs/07_backtest.ipynb #2ce588c3
 @njit(cache=True)
 def _level_size_nb(bk, r, o, price):
-    "Size resting at `price` on one side (o = 0 asks, 2 bids) of row r's book; 0 where the level is absent."
+    "Size at `price` on one side (o = 0 asks, 2 bids) of row r's book: 0 where the book shows no such level, -1 beyond its deepest level (unknown)."
     for l in range(bk.shape[1] // 4):
-        if bk[r, 4 * l + o] == price: return bk[r, 4 * l + o + 1]
-    return 0.0
+        px = bk[r, 4 * l + o]
+        if not (px == px) or bk[r, 4 * l + o + 1] <= 0.0: return 0.0          # the side ends here: the book holds all of it
+        if px == price: return bk[r, 4 * l + o + 1]
+        if (o == 0 and px > price) or (o == 2 and px < price): return 0.0     # between two known levels, or inside the spread
+    return -1.0                                                                 # past the deepest level the data carries
+
+@njit(cache=True)
+def _fill_nb(fills, ftime, k, o_id, r, t, s, q, px, fee, liq, req, left):
+    if k < fills.shape[0]:
+        fills[k, 0] = o_id; fills[k, 1] = r; fills[k, 2] = s; fills[k, 3] = q; fills[k, 4] = px
+        fills[k, 5] = fee; fills[k, 6] = liq; fills[k, 7] = req; fills[k, 8] = left; ftime[k] = t
+    return k + 1
 
 @njit(cache=True)
 def _book_nb(bk,       # (n, 4L) book, LOBSTER column order
-             target,   # (n,) target position in shares decided at each row
-             dec, exe, # decision rows and the rows their orders reach the exchange (exe > dec)
-             tr_row, tr_px, tr_sz, tr_side, # trades by book row: price, size, aggressor side (+1 buy, -1 sell)
+             target,   # (n,) target position (instrument units, multiples of the lot) decided at each row
+             dec, exe, t_ord, # per order: decision row, the row whose book stands at its arrival, arrival time (ns)
+             tr_slot, tr_row, tr_t, tr_px, tr_sz, tr_side, # trades sorted by (slot, time): they happen after book row `slot`
+                       # and before row slot + 1; the row a fill by them is reported on; time (ns); price, size, aggressor side
              passive,  # False: market orders; True: limit orders at the touch
              taker, maker, # fee rates (fractions of notional)
              risk_averse, power, # queue model: risk-averse, or probabilistic with f(x) = x^power
              t_ns, timeout_ns, # row times (ns); a resting order is cancelled once t >= its arrival + timeout_ns (< 0: never)
-             fills,    # (K, 7) buffer: decision row, row, side, quantity, price, fee, maker (1) / taker (0)
+             capital, lot, # account capital (currency), lot size (instrument units)
+             fills, ftime, # (K, 9) buffer: order (-1 liquidation), row, side, qty, price, fee, liquidity (0 taker, 1 maker,
+                       # 2 liquidation), requested, unfilled; (K,) fill times (ns)
             ):
-    "Position, cash and mid-marked PnL per row of the book; returns the fill count and the expired orders too."
+    "Position, cash and mid-marked PnL per row; the fill count, expired orders, unfilled quantity and the bankruptcy row (-1: none)."
     n = bk.shape[0]
     pos_o = np.empty(n); cash_o = np.empty(n); pnl_o = np.empty(n)
-    pos = 0.0; cash = 0.0; mid = np.nan
-    active = False; s = 0.0; P = 0.0; rem = 0.0; qa = 0.0; lvl = 0.0; o_dec = 0
-    d = 0; tp = 0; k = 0; nd = dec.size; ntr = tr_row.size; t_arr = 0; n_exp = 0
+    pos = 0.0; cash = 0.0; mid = np.nan; eps = 1e-9 * lot
+    active = False; s = 0.0; P = 0.0; rem = 0.0; qa = 0.0; lvl = 0.0; o_id = 0; req = 0.0; t_arr = 0
+    d = 0; tp = 0; k = 0; nd = dec.size; ntr = tr_slot.size; n_exp = 0; short = 0.0; bust = -1
+    while tp < ntr and tr_slot[tp] < 0: tp += 1                                  # trades before the first row
     for r in range(n):
-        if active and timeout_ns >= 0 and t_ns[r] - t_arr >= timeout_ns:          # time-out: cancelled before row r's events
-            active = False; n_exp += 1
-        # 1. the events of row r reach a resting order (which arrived at an earlier row)
-        tv = 0.0
-        while tp < ntr and tr_row[tp] < r: tp += 1
-        while tp < ntr and tr_row[tp] == r:
-            if active and tr_side[tp] == -s:
-                q = 0.0
-                if s * (P - tr_px[tp]) > 0: q = rem                                  # traded through the order's price
-                elif tr_px[tp] == P:
-                    tv += tr_sz[tp]
-                    qa -= tr_sz[tp]
-                    if qa < 0:
-                        q = min(-qa, rem)
-                        qa = 0.0
-                if q > 0:
-                    fee = q * P * maker
-                    pos += s * q; cash -= s * q * P + fee; rem -= q
-                    if k < fills.shape[0]:
-                        fills[k, 0] = o_dec; fills[k, 1] = r; fills[k, 2] = s; fills[k, 3] = q; fills[k, 4] = P; fills[k, 5] = fee; fills[k, 6] = 1
-                    k += 1
-                    if rem <= 0: active = False
-            tp += 1
-        if active:
-            o = 2 if s > 0 else 0
-            new = _level_size_nb(bk, r, o, P)
-            gone = lvl - tv - new                                                    # cancellations at the level
-            if gone > 0 and qa > 0 and not risk_averse:
-                back = max(lvl - tv - qa, 0.0)
-                fa, fb = qa ** power, back ** power
-                qa -= gone * fa / (fa + fb)
-            qa = max(min(qa, new), 0.0)
-            lvl = new
-            opp = bk[r, 0] if s > 0 else bk[r, 2]                                    # the other side's best quote
-            if opp == opp and s * (opp - P) <= 0:                                    # it reached the order's price
-                fee = rem * P * maker
-                pos += s * rem; cash -= s * rem * P + fee
-                if k < fills.shape[0]:
-                    fills[k, 0] = o_dec; fills[k, 1] = r; fills[k, 2] = s; fills[k, 3] = rem; fills[k, 4] = P; fills[k, 5] = fee; fills[k, 6] = 1
-                k += 1
-                active = False
-        # 2. orders decided earlier arrive now: cancel the resting one, send the new one
-        while d < nd and exe[d] == r:
-            active = False
-            q = target[dec[d]] - pos
-            if q != 0.0:
-                s = 1.0 if q > 0 else -1.0
-                lim = s * np.inf
-                if passive:
-                    lim = bk[dec[d], 2] if s > 0 else bk[dec[d], 0]                   # the touch the strategy saw
-                if lim == lim:
-                    got, notional = _depth_walk_nb(bk, r, int(s), abs(q), lim)       # market, or the crossing part
-                    if got > 0:
-                        fee = notional * taker
-                        pos += s * got; cash -= s * notional + fee
-                        if k < fills.shape[0]:
-                            fills[k, 0] = dec[d]; fills[k, 1] = r; fills[k, 2] = s; fills[k, 3] = got; fills[k, 4] = notional / got; fills[k, 5] = fee; fills[k, 6] = 0
-                        k += 1
-                    if passive and abs(q) - got > 0:
-                        active = True; P = lim; rem = abs(q) - got; o_dec = dec[d]; t_arr = t_ns[r]
-                        lvl = _level_size_nb(bk, r, 2 if s > 0 else 0, P)
-                        qa = lvl                                                      # the back of the queue
-            d += 1
+        if bust < 0:
+            # 1. row r's book reaches a resting order: cancellations at its level, the other side reaching its price
+            if active and timeout_ns >= 0 and t_ns[r] - t_arr >= timeout_ns:
+                active = False; n_exp += 1
+            if active:
+                new = _level_size_nb(bk, r, 2 if s > 0 else 0, P)
+                if new >= 0:                                                     # an unknown level keeps the queue as it was
+                    gone = lvl - new                                             # trades were taken off `lvl` as they came
+                    if lvl >= 0 and gone > 0 and qa > 0 and not risk_averse:
+                        fa, fb = qa ** power, max(lvl - qa, 0.0) ** power
+                        qa -= gone * fa / (fa + fb)
+                    qa = max(min(qa, new), 0.0); lvl = new
+                opp = bk[r, 0] if s > 0 else bk[r, 2]
+                if opp == opp and s * (opp - P) <= 0:
+                    fee = rem * P * maker; pos += s * rem; cash -= s * rem * P + fee
+                    k = _fill_nb(fills, ftime, k, o_id, r, t_ns[r], s, rem, P, fee, 1, req, 0.0); active = False
+            # 2. until row r + 1: its trades and the orders arriving, in time order (a trade first on a tie)
+            while True:
+                has_tr = tp < ntr and tr_slot[tp] == r
+                has_or = d < nd and exe[d] == r
+                if has_tr and (not has_or or tr_t[tp] <= t_ord[d]):
+                    if active and timeout_ns >= 0 and tr_t[tp] - t_arr >= timeout_ns:
+                        active = False; n_exp += 1
+                    if active and tr_side[tp] == -s:
+                        q = 0.0
+                        if s * (P - tr_px[tp]) > 0: q = rem                      # traded through the order's price
+                        elif tr_px[tp] == P:
+                            qa -= tr_sz[tp]
+                            if lvl >= 0: lvl = max(lvl - tr_sz[tp], 0.0)
+                            if qa < 0:
+                                q = math.floor(min(-qa, rem) / lot + 1e-9) * lot # whole lots
+                                qa = 0.0
+                        if q > 0:
+                            fee = q * P * maker; pos += s * q; cash -= s * q * P + fee; rem -= q
+                            k = _fill_nb(fills, ftime, k, o_id, tr_row[tp], tr_t[tp], s, q, P, fee, 1, req, max(rem, 0.0))
+                            if rem <= eps: active = False
+                    tp += 1
+                elif has_or:
+                    active = False                                               # cancel and replace
+                    q = target[dec[d]] - pos
+                    if abs(q) > eps:
+                        s = 1.0 if q > 0 else -1.0
+                        lim = s * np.inf
+                        if passive: lim = bk[dec[d], 2] if s > 0 else bk[dec[d], 0]   # the touch the strategy saw
+                        if lim == lim:
+                            got, notional = _depth_walk_nb(bk, r, int(s), abs(q), lim)  # market, or the crossing part
+                            left = abs(q) - got
+                            if not passive: short += left                        # immediate-or-cancel: the rest is dropped
+                            if got > 0:
+                                fee = notional * taker; pos += s * got; cash -= s * notional + fee
+                                k = _fill_nb(fills, ftime, k, d, r, t_ord[d], s, got, notional / got, fee, 0, abs(q), left)
+                            if passive and left > eps:
+                                active = True; P = lim; rem = left; o_id = d; req = abs(q); t_arr = t_ord[d]
+                                lvl = _level_size_nb(bk, r, 2 if s > 0 else 0, P)
+                                if lvl >= 0:                                     # trades since row r took from the level
+                                    j = tp - 1
+                                    while j >= 0 and tr_slot[j] == r:
+                                        if tr_px[j] == P and tr_side[j] == -s: lvl -= tr_sz[j]
+                                        j -= 1
+                                    lvl = max(lvl, 0.0); qa = lvl                # the back of the queue
+                                else: qa = np.inf                                # unknown until the level is in view
+                    d += 1
+                else: break
         m = 0.5 * (bk[r, 0] + bk[r, 2])
         if m == m: mid = m
-        pos_o[r] = pos; cash_o[r] = cash; pnl_o[r] = cash + pos * mid if pos != 0.0 else cash
-    return pos_o, cash_o, pnl_o, k, n_exp
+        eq = cash + pos * mid if pos != 0.0 else cash
+        if bust < 0 and capital + eq <= 0:                                     # bankrupt: close at row r's book and stop
+            bust = r; active = False
+            if pos != 0.0:
+                s = -1.0 if pos > 0 else 1.0; q = abs(pos)
+                got, notional = _depth_walk_nb(bk, r, int(s), q, s * np.inf)
+                last = mid                                                       # beyond the visible depth: the deepest price
+                for l in range(bk.shape[1] // 4):
+                    px = bk[r, 4 * l + (0 if s > 0 else 2)]
+                    if px == px and bk[r, 4 * l + (1 if s > 0 else 3)] > 0: last = px
+                notional += (q - got) * last
+                fee = notional * taker; cash -= s * notional + fee; pos = 0.0
+                k = _fill_nb(fills, ftime, k, -1, r, t_ns[r], s, q, notional / q, fee, 2, q, 0.0)
+            eq = cash
+        pos_o[r] = pos; cash_o[r] = cash; pnl_o[r] = eq
+    return pos_o, cash_o, pnl_o, k, n_exp, short, bust
 
 # %% ../nbs/07_backtest.ipynb #cfe54882
 def _latency_ns(x, name:str)->int:
@@ -641,9 +777,27 @@ def _latency_ns(x, name:str)->int:
     if pd.isna(td) or td < pd.Timedelta(0): raise MicrosigError(f"{name} must be a duration >= 0, got {x!r}")
     return int(td.value)
 
+def _size_step(lob:LobData, rows:int=20_000)->float:
+    "The data's smallest size increment: 10^-d for the fewest decimals d that write every book and trade size (first `rows` rows)."
+    b = lob.book.iloc[:rows]
+    x = np.r_[b[[c for c in b.columns if c.startswith(("ask_sz_", "bid_sz_"))]].to_numpy(float).ravel(), lob.trades["size"].to_numpy(float)[:rows]]
+    x = np.abs(x[np.isfinite(x) & (x != 0)])
+    for dp in range(13):
+        if x.size == 0 or np.allclose(x * 10.0 ** dp, np.round(x * 10.0 ** dp), rtol=0, atol=1e-6): return 10.0 ** -dp
+    raise MicrosigError(f"{lob.meta.get('files')}: sizes with more than 12 decimals; pass lot_size")
+
+def _lot_size(lob:LobData, lot_size)->tuple:
+    "The lot (instrument units) and where it came from: the parameter, the data's metadata, or a fallback."
+    if lot_size is not None: lot, src = lot_size, "parameter"
+    elif lob.meta.get("lot_size") is not None: lot, src = lob.meta["lot_size"], "meta"
+    elif lob.meta.get("source") in ("lobster", "simulator") or lob.meta.get("venue") == "simulator": lot, src = 1.0, "default: 1 share"
+    else: lot, src = _size_step(lob), "data: smallest size increment"
+    if not (isinstance(lot, Real) and np.isfinite(lot) and lot > 0): raise MicrosigError(f"lot_size must be a number > 0, got {lot!r} ({src})")
+    return float(lot), src
+
 @dataclass
 class BookResult:
-    "Per book row: position (shares), cash and PnL marked at the mid (currency); the fills."
+    "Per book row: position (instrument units), cash and PnL marked at the mid (currency); the fills."
     index: pd.Index
     position: pd.Series
     cash: pd.Series
@@ -652,13 +806,31 @@ class BookResult:
     params: dict = field(default_factory=dict)
 
     def returns(self, every="1min", capital:float=None)->pd.Series:
-        "PnL changes over clock intervals, as returns on `capital` (default: size x the first mid)."
+        "PnL changes over clock intervals, as returns on `capital` (default: the run's capital); the first from a PnL of 0."
         cap = capital or self.params["capital"]
-        return (self.pnl.resample(every, label="right", closed="right").last().ffill().diff().fillna(self.pnl.iloc[0]) / cap).rename("returns")
+        g = self.pnl.resample(every, label="right", closed="right").last().ffill()
+        return (g.diff().fillna(g.iloc[0]) / cap).rename("returns")
 
-def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trades (price, size, side; event_row if known)
+# %% ../nbs/07_backtest.ipynb #20be6ad3
+def _trade_slots(tr:pd.DataFrame, t:np.ndarray, hidden:str)->tuple:
+    "Trades in the order they reach the book: slot (the book row they come after), the row a fill is reported on, time."
+    keep = np.ones(len(tr), bool)
+    if hidden == "ignore" and "type" in tr: keep = tr["type"].astype(str).to_numpy() != "exec_hidden"
+    n = len(t)
+    if "event_row" in tr:                         # LOBSTER, simulator: row event_row is the book after the execution
+        row = tr["event_row"].to_numpy(np.int64)
+        keep &= (row >= 0) & (row < n)
+        row = row[keep]; slot, tt = row - 1, t[row]
+    else:                                         # linked by time: after the last row stamped at or before the trade
+        tt = time_ns(tr.index)[keep]
+        slot = np.searchsorted(t, tt, side="right") - 1; row = np.maximum(slot, 0)
+    o = np.lexsort((tt, slot))
+    f = lambda c: tr[c].to_numpy(float)[keep][o]
+    return slot[o].astype(np.int64), row[o].astype(np.int64), tt[o].astype(np.int64), f("price"), f("size"), f("side")
+
+def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trades (price, size, side; event_row if known; type)
                       position,               # desired position in [-1, 1] decided at each book row (Series/array)
-                      size:float=100,         # shares per unit of position
+                      size:float=100,         # instrument units (shares, coins) per unit of position
                       order:str="market",     # 'market' or 'limit' (passive at the touch)
                       entry_latency="0ms",    # order-entry latency: decision to exchange
                       md_latency="0ms",       # market-data latency: book row to decision
@@ -667,44 +839,61 @@ def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trad
                       queue:str="probabilistic", # 'probabilistic' (f(x)=x^power) or 'risk_averse'
                       power:float=2.0,        # exponent of the probabilistic queue model
                       timeout=None,           # passive orders: cancel what is unfilled this long after arrival ('500ms'; None: until the next decision)
+                      hidden:str="ignore",    # hidden executions (LOBSTER type 5): 'ignore' (displayed orders go first) or 'queue' (they take the queue)
+                      lot_size:float=None,    # instrument units per lot (None: lob.meta['lot_size'], else 1 share on LOBSTER/simulator, else the data's size step)
+                      capital:float=None,     # account capital, currency (None: size x the first mid)
+                      max_leverage:float=1.0, # largest |target| x first mid / capital allowed
                      )->BookResult:
-    "Execute positions on an event-level book: delayed market orders walking the book, or passive orders with queue position."
+    "Execute positions on an event-level book: market orders walking the book at arrival, or passive orders with queue position."
     if order not in ("market", "limit"): raise MicrosigError(f"order must be 'market' or 'limit', got {order!r}")
     if queue not in ("probabilistic", "risk_averse"): raise MicrosigError(f"queue must be 'probabilistic' or 'risk_averse', got {queue!r}")
+    if hidden not in ("ignore", "queue"): raise MicrosigError(f"hidden must be 'ignore' or 'queue', got {hidden!r}")
     book = lob.book
-    L = lob.levels
-    bk = np.ascontiguousarray(book[book_columns(L)].to_numpy(dtype=float))
+    L = len([c for c in book.columns if c.startswith("ask_px_")])          # every level the data holds
+    bk = np.asfortranarray(book[book_columns(L)].to_numpy(dtype=float))     # pandas hands columns: no copy; the kernel streams them
     n = len(bk)
     p = np.asarray(position, float)
     if p.shape != (n,): raise MicrosigError(f"position needs one value per book row ({n}), got shape {p.shape}")
     if isinstance(position, pd.Series) and not position.index.equals(book.index): raise MicrosigError("position must have the book's index")
-    target = np.round(np.nan_to_num(p) * size)
-    t = time_ns(book.index)
-    dec = np.flatnonzero(np.diff(target, prepend=0.0) != 0)
-    exe = np.maximum(np.searchsorted(t, t[dec] + _latency_ns(md_latency, "md_latency") + _latency_ns(entry_latency, "entry_latency")), dec + 1)
-    keep = exe < n
-    dec, exe = dec[keep].astype(np.int64), exe[keep].astype(np.int64)
-    tr = lob.trades
-    if "event_row" in tr: rows = tr["event_row"].to_numpy(np.int64)
-    else: rows = np.searchsorted(t, time_ns(tr.index), side="right") - 1           # the last book row at or before the trade
-    o = np.argsort(rows, kind="stable")
+    lot, lot_src = _lot_size(lob, lot_size)
+    unit = np.round(size / lot) * lot                                              # what one unit of position holds
+    if unit <= 0: raise MicrosigError(f"size {size} is less than half a lot ({lot:g}): nothing would trade")
+    target = np.round(np.nan_to_num(p) * size / lot) * lot
+    m = 0.5 * (bk[:, 0] + bk[:, 2]); m = m[np.isfinite(m)]
+    mid0 = m[0] if m.size else np.nan                                              # the first mid: known when the account opens
+    cap = float(capital) if capital is not None else float(unit * mid0)
+    if not (np.isfinite(cap) and cap > 0): raise MicrosigError(f"capital must be a number > 0, got {cap!r}")
+    lev = np.abs(target) * mid0 / cap
+    if lev.max(initial=0.0) > max_leverage * (1 + 1e-12):
+        i = int(np.argmax(lev))
+        raise MicrosigError(f"leverage {lev[i]:.3g} at row {i} ({book.index[i]}; target {target[i]:g} x first mid {mid0:g} / capital {cap:g}) "
+                            f"is above max_leverage {max_leverage:g}")
+    t = time_ns(book.index).astype(np.int64)
+    dec = np.flatnonzero(np.diff(target, prepend=0.0) != 0).astype(np.int64)
+    t_ord = t[dec] + _latency_ns(md_latency, "md_latency") + _latency_ns(entry_latency, "entry_latency")
+    exe = (np.searchsorted(t, t_ord, side="right") - 1).astype(np.int64)            # the book standing at arrival
     to = -1 if timeout is None else _latency_ns(timeout, "timeout")
-    args = (rows[o].astype(np.int64), tr["price"].to_numpy(float)[o], tr["size"].to_numpy(float)[o], tr["side"].to_numpy(float)[o],
-            order == "limit", taker_fee_bps / 1e4, maker_fee_bps / 1e4, queue == "risk_averse", float(power), t.astype(np.int64), np.int64(to))
-    fills = np.empty((2 * len(dec) + 16, 7))
-    pos, cash, pnl, k, n_exp = _book_nb(bk, target, dec, exe, *args, fills)
-    if k > len(fills):
-        fills = np.empty((k, 7)); pos, cash, pnl, k, n_exp = _book_nb(bk, target, dec, exe, *args, fills)
-    f = fills[:k]
-    fl = pd.DataFrame({"decision_time": book.index[f[:, 0].astype(np.int64)], "time": book.index[f[:, 1].astype(np.int64)],
+    args = (*_trade_slots(lob.trades, t, hidden), order == "limit", taker_fee_bps / 1e4, maker_fee_bps / 1e4,
+            queue == "risk_averse", float(power), t, np.int64(to), cap, lot)
+    K = 2 * len(dec) + 16
+    while True:
+        fills, ftime = np.empty((K, 9)), np.empty(K, np.int64)
+        pos, cash, pnl, k, n_exp, short, bust = _book_nb(bk, target, dec, exe, t_ord, *args, fills, ftime)
+        if k <= K: break
+        K = k
+    f, o = fills[:k], fills[:k, 0].astype(np.int64)
+    tz = book.index.tz
+    ts = lambda x: pd.DatetimeIndex(pd.to_datetime(x, unit="ns", utc=True)).tz_convert(tz) if tz else pd.DatetimeIndex(pd.to_datetime(x, unit="ns"))
+    fl = pd.DataFrame({"decision_time": book.index[np.where(o >= 0, dec[o], f[:, 1].astype(np.int64))], "time": ts(ftime[:k]),
                        "row": f[:, 1].astype(np.int64), "side": f[:, 2].astype(np.int8), "size": f[:, 3], "price": f[:, 4],
-                       "fee": f[:, 5], "liquidity": np.where(f[:, 6] == 1, "maker", "taker")})
-    mid0 = np.nanmean(0.5 * (bk[:100, 0] + bk[:100, 2]))
+                       "fee": f[:, 5], "liquidity": np.array(["taker", "maker", "liquidation"])[f[:, 6].astype(np.int64)],
+                       "requested": f[:, 7], "unfilled": f[:, 8]})
     idx = book.index
     return BookResult(idx, pd.Series(pos, idx, name="position"), pd.Series(cash, idx, name="cash"), pd.Series(pnl, idx, name="pnl"), fl,
-                      dict(order=order, size=size, entry_latency=entry_latency, md_latency=md_latency, capital=size * mid0,
-                           taker_fee_bps=taker_fee_bps, maker_fee_bps=maker_fee_bps, queue=queue, power=power, timeout=timeout,
-                           expired=int(n_exp)))
+                      dict(order=order, size=float(unit), size_requested=size, entry_latency=entry_latency, md_latency=md_latency,
+                           capital=cap, taker_fee_bps=taker_fee_bps, maker_fee_bps=maker_fee_bps, queue=queue, power=power,
+                           timeout=timeout, hidden=hidden, lot_size=lot, lot_size_from=lot_src, max_leverage=max_leverage,
+                           expired=int(n_exp), unfilled=float(short), bankrupt_at=None if bust < 0 else idx[bust]))
 
 # %% ../nbs/07_backtest.ipynb #b2c80769
 NULL_PIPELINE_LEAKS = (None, "label", "next_return")

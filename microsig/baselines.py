@@ -33,7 +33,7 @@ __all__ = ['BOOK_MODELS', 'BAR_MODELS', 'NULL_FIT_LEAKS', 'NULL_MODELS', 'label_
            'RuleClassifier', 'XGBBaseline', 'queue_imbalance_logit', 'make_baselines', 'classification_metrics',
            'confusion', 'information_coefficient', 'independent_rows', 'accuracy_ci', 'bayes_accuracy',
            'permutation_table', 'tree_shap', 'shap_importance', 'shap_prune', 'shap_summary_plot', 'build_labels',
-           'model_frame', 'fit_baselines', 'null_fit', 'null_accuracy']
+           'model_frame', 'fit_baselines', 'null_fit', 'null_accuracy', 'choose_on_validation']
 
 # %% ../nbs/04_baselines.ipynb #514e78b5
 def _check_n(n)->int:
@@ -666,3 +666,19 @@ def null_accuracy(ds:pd.DataFrame,       # the dataset the predictions are of (n
     out = pd.DataFrame(rows).set_index("model")
     out["flagged"] = out["p_value"] < alpha / (len(out) if n_tests is None else n_tests)
     return out
+
+# %% ../nbs/04_baselines.ipynb #db486503
+def choose_on_validation(metrics:pd.DataFrame, # rows per (target, model, split), as `fit_baselines` returns them
+                         key:str="macro_f1",   # the validation score that chooses
+                         higher:bool=True,     # True: the highest score wins (False: the lowest, e.g. log loss)
+                         exclude:str=None,     # regular expression: models that may not be chosen
+                        )->pd.DataFrame:       # per target (in order): the model, its validation score, its test metrics
+    "Per target, the model with the best validation score, reported with its test metrics: no choice is made on test."
+    m = metrics.assign(target=metrics["target"].astype(str), model=metrics["model"].astype(str))
+    if exclude: m = m[~m["model"].str.contains(exclude, regex=True)]
+    val = m[m["split"] == "val"].dropna(subset=[key]) if key in m else m.iloc[:0]
+    if not len(val): raise MicrosigError(f"no validation {key!r} to choose a model on (splits present: {sorted(m['split'].unique())})")
+    best = val.sort_values(key, ascending=not higher, kind="stable").groupby("target", sort=False).head(1)[["target", "model", key]]
+    out = best.rename(columns={key: f"val_{key}"}).merge(m[m["split"] == "test"].drop(columns="split"), on=["target", "model"], how="left")
+    order = list(dict.fromkeys(m["target"]))
+    return out.set_index("target").loc[[t for t in order if t in set(out["target"])]]
