@@ -99,7 +99,8 @@ def test_results_pages_name_their_study_and_fold_under_it(report_book):
         dom = BeautifulSoup((html/"studies"/s/"00_data.html").read_text(), "html.parser")
         assert dom.title.get_text().startswith(f"{s}: "), dom.title.get_text()
         # in the sidebar, the page sits in the list under its study's summary, in a folding item
-        link = next(a for a in dom.select("nav.bd-links a") if a.get("href", "").endswith("00_data.html") and "current" in " ".join(a.parent.get("class", [])))
+        # the page's own entry: the current second-level item (the theme links it as "#")
+        link = next(a for a in dom.select("nav.bd-links li.toctree-l2.current > a") if a.get("href", "") in ("#", "00_data.html"))
         parent = link.find_parent("ul").find_parent("li")
         assert "toctree-l1" in parent["class"] and "has-children" in parent["class"], parent.get("class")
         assert parent.find("a")["href"].endswith("summary.html")
