@@ -743,6 +743,7 @@ def _detect_market(depth: list, market) -> str:
     return "usdm" if depth and depth[0]["pu"] >= 0 else "spot"
 
 
+# %% ../nbs/00_data.ipynb #a2d1e7ad
 def rebuild_binance_book(paths, levels=10, resync=False, market=None) -> dict:
     """Rebuild the top of the order book from snapshot + diff-depth messages following Binance's procedure."""
     # paths: capture file(s) in order; levels: book depth sampled per applied diff;
