@@ -13,8 +13,8 @@ from .experiments import read_study, check_parameters, run_tracked, parse_overri
 
 # %% auto #0
 __all__ = ['project_dir', 'load_study', 'missing_data', 'quiet_kernels', 'Progress', 'chapter_keys', 'run_study',
-           'decimate_plotly', 'headline', 'study_summary', 'synthesis', 'reproducibility', 'build_book', 'report',
-           'main']
+           'decimate_plotly', 'headline', 'study_summary', 'synthesis', 'reproducibility', 'lift_table', 'lift_figure',
+           'conclusion', 'build_book', 'screenshot_pages', 'report', 'main']
 
 # %% ../nbs/90_cli.ipynb #475b10e1
 def project_dir(project=None, # a microsig checkout (`--project`); wins over the lookup
@@ -478,10 +478,21 @@ def _literature(studies:list, out=None)->pd.DataFrame|None:
     t.index = [f"{a}: {b}" for a, b in t.index]; t.index.name = "study: measure"
     return t
 
-def synthesis(studies:list, out=None)->str:
-    "Models x targets x studies and the literature reproductions, read from the stored results."
-    lines = ["# Synthesis", "", "## Does it predict?", "",
-             "Every model's test macro F1, per study and target (chapters 04 and 05); the base rate is the bar to clear.", ""]
+def synthesis(studies:list, out=None,
+              figures=None,  # the folder the lift heatmap is written to (the book's root); None: no figure
+             )->str:
+    "What the studies found (computed), the lift over the base rate as a heatmap, models x targets x studies, the literature."
+    lines = ["# Synthesis", "", "## What the studies found", "", conclusion(studies, out), ""]
+    lift = lift_table(studies, out)
+    lines += ["## Does it predict?", ""]
+    if lift is not None:
+        lines += ["Each model's **lift over the base rate**: its test macro F1 minus that of the base-rate model chosen on "
+                  "validation (04's `prior` or `majority`), per study and target, horizons in order. Above zero the model "
+                  "beats the base rate on test; the model chosen on validation is the one the conclusion reads.", ""]
+        if figures is not None:
+            lift_figure(lift, Path(figures)/"synthesis_lift.png")
+            lines += ["![Lift over the base rate per study and target (rows) and model (columns)](synthesis_lift.png)", ""]
+        lines += [_md_table(lift.map(lambda v: f"{v:+.3f}" if np.isfinite(v) else "–")), ""]
     rows = []
     for s in studies:
         m = _model_table(s["name"], out)
@@ -491,8 +502,9 @@ def synthesis(studies:list, out=None)->str:
                          "macro F1": r.get("macro_f1"), "MCC": r.get("mcc")})
     if rows:
         t = pd.DataFrame(rows)
+        lines += ["Every model's test macro F1 and MCC, per study and target (chapters 04 and 05); the base rate is the bar to clear.", ""]
         for what in ("macro F1", "MCC"):
-            p = t.pivot_table(index=["study", "target"], columns="model", values=what)
+            p = _by_target(t.pivot_table(index=["study", "target"], columns="model", values=what))
             p.index = [f"{a} / {b}" for a, b in p.index]; p.index.name = f"study / target ({what})"
             lines += [f"### {what}", "", _md_table(p), ""]
     else: lines += ["No study stored model results in this build.", ""]
@@ -532,6 +544,88 @@ def reproducibility(studies:list, ran:list)->str:
               "* Simulated books are a ruler for the pipeline (a known ceiling and a known null), not evidence about markets.", ""]
     return "\n".join(lines)
 
+# %% ../nbs/90_cli.ipynb #1f5b70cf
+def _target_key(t)->tuple:
+    "Sort key of a target: horizons by their number (10 < 20 < 100), named targets (`move`) after them, by name."
+    try: return (0, float(t), "")
+    except (TypeError, ValueError): return (1, 0.0, str(t))
+
+def _by_target(df:pd.DataFrame)->pd.DataFrame:
+    "A frame indexed by (study, target) with each study's targets in numeric order; studies keep their order."
+    studies = list(dict.fromkeys(df.index.get_level_values(0)))
+    order = sorted(df.index, key=lambda k: (studies.index(k[0]), _target_key(k[1])))
+    return df.loc[order]
+
+def lift_table(studies:list, # loaded studies
+               out=None,     # runs folder
+              )->pd.DataFrame|None: # rows "study / target", columns models (base-rate models left out)
+    "Each model's test macro F1 minus the base rate's (the base-rate model chosen on validation), per study and target."
+    parts = []
+    for s in studies:
+        m = _model_table(s["name"], out, split=None)
+        if m is None or not len(m) or "macro_f1" not in m: continue
+        is_base = m["model"].astype(str).str.contains(_BASE_MODELS, regex=True)
+        base = _chosen(m[is_base], "macro_f1")
+        if base is None: continue
+        test = m[(m["split"] == "test") & ~is_base].assign(target=lambda d: d["target"].astype(str))
+        bar = base["macro_f1"].rename(index=str)
+        parts.append(test.assign(study=s["name"], lift=test["macro_f1"] - test["target"].map(bar)))
+    if not parts: return None
+    t = _by_target(pd.concat(parts).pivot_table(index=["study", "target"], columns="model", values="lift", sort=False))
+    t.index = [f"{a} / {b}" for a, b in t.index]; t.index.name = "study / target"; t.columns.name = None
+    return t
+
+def lift_figure(lift:pd.DataFrame, # from `lift_table`
+                path,              # the PNG to write
+               )->Path:
+    "The lift table as a heatmap centred on zero (blue above the base rate, red below), each cell labelled."
+    import matplotlib; matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    v = lift.to_numpy(float)
+    lim = max(float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 0.0, 0.01)
+    fig, ax = plt.subplots(figsize=(1.1 * lift.shape[1] + 3.5, 0.42 * lift.shape[0] + 1.6))
+    im = ax.imshow(np.ma.masked_invalid(v), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(lift.shape[1]), [str(c) for c in lift.columns], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(lift.shape[0]), [str(r) for r in lift.index], fontsize=8)
+    for (r, c), x in np.ndenumerate(v):
+        ax.text(c, r, "–" if not np.isfinite(x) else f"{x:+.3f}", ha="center", va="center", fontsize=7,
+                color="white" if np.isfinite(x) and abs(x) > 0.6 * lim else "black")
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02).set_label("test macro F1 − base rate", fontsize=8)
+    ax.set_title("Lift over the base rate on test", fontsize=10)
+    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110); plt.close(fig)
+    return Path(path)
+
+def conclusion(studies:list, out=None)->str:
+    "What the stored results say, per study: targets beaten and the largest lift, whether the validation choice held up, the trade."
+    lift, lines = lift_table(studies, out), []
+    for s in studies:
+        bits = []
+        rows = lift[lift.index.str.startswith(f"{s['name']} / ")] if lift is not None else None
+        if rows is not None and len(rows):
+            beat = (rows > 0).any(axis=1)
+            r, c = np.unravel_index(np.nanargmax(rows.to_numpy(float)), rows.shape)
+            best = f"{rows.iat[r, c]:+.3f} macro F1 ({rows.columns[c]} at target {rows.index[r].split(' / ', 1)[1]})"
+            bits.append(f"{int(beat.sum())} of {len(rows)} targets have a model above the base rate on test, the largest lift {best}"
+                        if beat.any() else f"no model beats the base rate on any of its {len(rows)} targets (the closest: {best})")
+            m = _model_table(s["name"], out, split=None)
+            ch = _chosen(m[~m["model"].astype(str).str.contains(_BASE_MODELS, regex=True)], "macro_f1")
+            if ch is not None:
+                held = [(str(t), ch.loc[t, "model"], rows.loc[f"{s['name']} / {t}", ch.loc[t, "model"]]) for t in ch.index
+                        if f"{s['name']} / {t}" in rows.index and ch.loc[t, "model"] in rows.columns]
+                up = [h for h in held if h[2] > 0]
+                if held:
+                    bits.append(f"the model chosen on validation held up on test (above the base rate) on {len(up)} of {len(held)} targets"
+                                + (": " + ", ".join(f"{t} {mdl} {x:+.3f}" for t, mdl, x in sorted(up, key=lambda h: _target_key(h[0]))) if up else ""))
+        trade = _trading_line(s, out)
+        if trade: bits.append(trade)
+        if bits: lines.append(f"* **{s['title']}**: " + "; ".join(bits) + ".")
+    if not lines: return "No study that ran in this build stored model or backtest results, so there is nothing to conclude yet."
+    n_beat = sum(1 for s in studies if lift is not None and (lift[lift.index.str.startswith(f"{s['name']} / ")] > 0).any().any())
+    n_models = sum(1 for s in studies if lift is not None and lift.index.str.startswith(f"{s['name']} / ").any())
+    head = (f"In {n_beat} of the {n_models} studies with model results some model beats the base rate on test; "
+            "a lift is evidence only where the model chosen on validation keeps it, and a trade only after costs.")
+    return head + "\n\n" + "\n".join(lines)
+
 # %% ../nbs/90_cli.ipynb #53760b10
 def build_book(ran:list,       # (study, executed notebooks) pairs
                book=None,      # the book folder (default: book/ at the project root)
@@ -544,6 +638,7 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
     book = Path(book or project_dir()/"book")
     # a clean build: pages of studies that ran last time must not linger
     for d in ("studies", "method", "_build"): shutil.rmtree(book/d, ignore_errors=True)
+    (book/"synthesis_lift.png").unlink(missing_ok=True)
     studies = [s for s, _ in ran] + [s for s, _ in absent]
     for s, nbs in ran:
         (book/"studies"/s["name"]).mkdir(parents=True, exist_ok=True)
@@ -564,7 +659,7 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
     import plotly
     (book/"_static").mkdir(exist_ok=True)
     shutil.copyfile(Path(plotly.__file__).parent/"package_data"/"plotly.min.js", book/"_static"/"plotly.min.js")
-    (book/"synthesis.md").write_text(synthesis([s for s, _ in ran], out))
+    (book/"synthesis.md").write_text(synthesis([s for s, _ in ran], out, figures=book))
     (book/"headline.md").write_text(headline(ran, out))
     (book/"reproducibility.md").write_text(reproducibility(studies, ran))
     jb = Path(sys.executable).parent/"jupyter-book"
@@ -574,6 +669,47 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
     if r.returncode != 0:
         raise MicrosigError(f"jupyter-book build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
     return book/"_build"/"html"/"index.html"
+
+# %% ../nbs/90_cli.ipynb #40ac1b3f
+_CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                   "--disable-sync", "--no-first-run", "--hide-scrollbars", "--virtual-time-budget=10000",
+                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+_SHOT_CHAPTERS = ("04_baselines", "07_backtest", "00_data")   # the page a study's screenshot shows, first found
+
+def _shot_pages(html:Path, studies:list)->list:
+    "(name, page) pairs to photograph: the synthesis, then per study its first chapter page of `_SHOT_CHAPTERS` (else its first)."
+    pages = [("synthesis", html/"synthesis.html")] if (html/"synthesis.html").exists() else []
+    for s in studies:
+        found = sorted((html/"studies"/s).glob("[0-9]*.html"))
+        pick = next((p for c in _SHOT_CHAPTERS for p in found if p.stem == c), found[0] if found else None)
+        if pick is not None: pages.append((f"results-{s}", pick))
+    return pages
+
+def screenshot_pages(html,          # the built book's html folder
+                     studies:list,  # names of the studies that ran
+                     log=print,
+                     chromium=None, # the browser (default: `chromium` on PATH)
+                     size="1280,2000",
+                    )->list:        # the PNGs written, under <html>/../screenshots/
+    "Screenshots of the synthesis and one results page per study, by headless Chromium; none (and a log line) without it."
+    import tempfile
+    html = Path(html)
+    exe = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        log("screenshots skipped: no chromium on PATH (Debian: apt-get install chromium; `make test` installs it)")
+        return []
+    shots, done = html.parent/"screenshots", []
+    shots.mkdir(parents=True, exist_ok=True)
+    for name, page in _shot_pages(html, studies):
+        png = shots/f"{name}.png"
+        with tempfile.TemporaryDirectory() as prof:
+            try: subprocess.run([exe, *_CHROMIUM_FLAGS, f"--user-data-dir={prof}", f"--screenshot={png}", f"--window-size={size}",
+                                 page.as_uri()], capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired: pass
+        if png.exists() and png.stat().st_size: done.append(png)
+        else: log(f"screenshot of {page.relative_to(html)} failed: chromium wrote nothing")
+    log(f"screenshots: {len(done)} in {shots}")
+    return done
 
 # %% ../nbs/90_cli.ipynb #bf62b94b
 def _run_one(study:dict, out, project=None)->list:
@@ -615,6 +751,7 @@ def report(params=None,       # the folder of study YAML files (default: params/
     failed = [(s, f"{type(r).__name__}: {str(r)[:2000]}") for s in todo if isinstance(r := results[s["name"]], Exception)]
     for s, why in skipped: log(f"skipped {s['name']}: {why}")
     index = build_book(ran, book=book or root/"book", absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log, out=out)
+    screenshot_pages(index.parent, [s["name"] for s, _ in ran], log=log)
     for s, why in failed: log(f"FAILED {s['name']}: {why}")
     if failed: raise MicrosigError(f"{len(failed)} stud{'y' if len(failed) == 1 else 'ies'} failed: {[s['name'] for s, _ in failed]}")
     log(f"ran {len(ran)} stud{'y' if len(ran) == 1 else 'ies'}, skipped {len(skipped)}")
