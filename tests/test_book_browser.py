@@ -95,3 +95,13 @@ def test_pages_stay_light(book):
         size = page.stat().st_size + sum((page.parent/src).stat().st_size for src in
                                          re.findall(r'src="([^"]+\.png)"', page.read_text()) if (page.parent/src).exists())
         assert size < 2_000_000, (page.relative_to(html), size)
+
+def test_report_leaves_screenshots(report_book):
+    "`report` photographs the synthesis and one results page per study that ran into book/_build/screenshots/."
+    shots = report_book["html"].parent/"screenshots"
+    assert any(l.startswith("screenshots: ") for l in report_book["lines"]), report_book["lines"][-5:]
+    for name in ["synthesis", *(f"results-{s}" for s in report_book["ran"])]:
+        png = (shots/f"{name}.png").read_bytes()
+        # a PNG of the window's width, with more in it than a blank page
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 1280, name
+        assert len(png) > 20_000, (name, len(png))
