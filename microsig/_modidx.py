@@ -273,6 +273,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'microsig.cli._copy_for_book': ('cli.html#_copy_for_book', 'microsig/cli.py'),
                               'microsig.cli._decimate_trace': ('cli.html#_decimate_trace', 'microsig/cli.py'),
                               'microsig.cli._directives': ('cli.html#_directives', 'microsig/cli.py'),
+                              'microsig.cli._folded': ('cli.html#_folded', 'microsig/cli.py'),
                               'microsig.cli._light': ('cli.html#_light', 'microsig/cli.py'),
                               'microsig.cli._literature': ('cli.html#_literature', 'microsig/cli.py'),
                               'microsig.cli._md_table': ('cli.html#_md_table', 'microsig/cli.py'),

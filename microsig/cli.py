@@ -478,6 +478,10 @@ def _literature(studies:list, out=None)->pd.DataFrame|None:
     t.index = [f"{a}: {b}" for a, b in t.index]; t.index.name = "study: measure"
     return t
 
+def _folded(summary:str, md:str)->list:
+    "Markdown lines of a wide table folded under a one-line summary (an HTML <details> block around Markdown)."
+    return [f"<details><summary>{summary}</summary>", "", md, "", "</details>", ""]
+
 def synthesis(studies:list, out=None,
               figures=None,  # the folder the lift heatmap is written to (the book's root); None: no figure
              )->str:
@@ -492,7 +496,7 @@ def synthesis(studies:list, out=None,
         if figures is not None:
             lift_figure(lift, Path(figures)/"synthesis_lift.png")
             lines += ["![Lift over the base rate per study and target (rows) and model (columns)](synthesis_lift.png)", ""]
-        lines += [_md_table(lift.map(lambda v: f"{v:+.3f}" if np.isfinite(v) else "–")), ""]
+        lines += _folded("The lift as a table", _md_table(lift.map(lambda v: f"{v:+.3f}" if np.isfinite(v) else "–")))
     rows = []
     for s in studies:
         m = _model_table(s["name"], out)
@@ -506,7 +510,7 @@ def synthesis(studies:list, out=None,
         for what in ("macro F1", "MCC"):
             p = _by_target(t.pivot_table(index=["study", "target"], columns="model", values=what))
             p.index = [f"{a} / {b}" for a, b in p.index]; p.index.name = f"study / target ({what})"
-            lines += [f"### {what}", "", _md_table(p), ""]
+            lines += [f"### {what}", ""] + _folded(f"Test {what} of every model ({p.shape[1]} columns)", _md_table(p))
     else: lines += ["No study stored model results in this build.", ""]
     lit = _literature(studies, out)
     lines += ["## The literature, reproduced", ""]
@@ -583,16 +587,16 @@ def lift_figure(lift:pd.DataFrame, # from `lift_table`
     import matplotlib.pyplot as plt
     v = lift.to_numpy(float)
     lim = max(float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 0.0, 0.01)
-    fig, ax = plt.subplots(figsize=(1.1 * lift.shape[1] + 3.5, 0.42 * lift.shape[0] + 1.6))
+    # about the book's text width (7-8 inches), so the cell labels stay legible on the page
+    fig, ax = plt.subplots(figsize=(min(0.55 * lift.shape[1] + 2.6, 8.0), 0.32 * lift.shape[0] + 1.3))
     im = ax.imshow(np.ma.masked_invalid(v), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_xticks(range(lift.shape[1]), [str(c) for c in lift.columns], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(lift.shape[0]), [str(r) for r in lift.index], fontsize=8)
     for (r, c), x in np.ndenumerate(v):
-        ax.text(c, r, "–" if not np.isfinite(x) else f"{x:+.3f}", ha="center", va="center", fontsize=7,
+        ax.text(c, r, "–" if not np.isfinite(x) else f"{x:+.2f}", ha="center", va="center", fontsize=7,
                 color="white" if np.isfinite(x) and abs(x) > 0.6 * lim else "black")
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02).set_label("test macro F1 − base rate", fontsize=8)
-    ax.set_title("Lift over the base rate on test", fontsize=10)
-    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110); plt.close(fig)
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02).set_label("macro F1 − base rate", fontsize=7)
+    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=150); plt.close(fig)
     return Path(path)
 
 def conclusion(studies:list, out=None)->str:
