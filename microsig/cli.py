@@ -583,12 +583,12 @@ def lift_figure(lift:pd.DataFrame, # from `lift_table`
                 path,              # the PNG to write
                )->Path:
     "The lift table as a heatmap centred on zero (blue above the base rate, red below), each cell labelled."
-    import matplotlib; matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure     # no pyplot: the caller's backend and open figures are left alone
     v = lift.to_numpy(float)
     lim = max(float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 0.0, 0.01)
     # about the book's text width (7-8 inches), so the cell labels stay legible on the page
-    fig, ax = plt.subplots(figsize=(min(0.55 * lift.shape[1] + 2.6, 8.0), 0.32 * lift.shape[0] + 1.3))
+    fig = Figure(figsize=(min(0.55 * lift.shape[1] + 2.6, 8.0), 0.32 * lift.shape[0] + 1.3))
+    ax = fig.subplots()
     im = ax.imshow(np.ma.masked_invalid(v), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_xticks(range(lift.shape[1]), [str(c) for c in lift.columns], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(lift.shape[0]), [str(r) for r in lift.index], fontsize=8)
@@ -596,7 +596,7 @@ def lift_figure(lift:pd.DataFrame, # from `lift_table`
         ax.text(c, r, "–" if not np.isfinite(x) else f"{x:+.2f}", ha="center", va="center", fontsize=7,
                 color="white" if np.isfinite(x) and abs(x) > 0.6 * lim else "black")
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02).set_label("macro F1 − base rate", fontsize=7)
-    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=150); plt.close(fig)
+    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=150)
     return Path(path)
 
 def conclusion(studies:list, out=None)->str:
