@@ -45,6 +45,8 @@ def run(events_path, schedule_path, out):
     z = np.load(schedule_path)
     s = json.loads(str(z["spec"]))
     t_dec, target = z["t_ns"].astype(np.int64), z["target"].astype(float)
+    import time
+    t0 = time.perf_counter()
     hbt = HashMapMarketDepthBacktest([_asset(events, s)])
     lot, eps = float(s["lot_size"]), 1e-9 * float(s["lot_size"])
     passive = s["order"] == "limit"
@@ -91,7 +93,8 @@ def run(events_path, schedule_path, out):
     o = np.array(orders, float)
     np.savez_compressed(out, orders=o, order_exch_ns=np.array([r[5] for r in orders], np.int64), checks=np.array(checks, float),
                         check_ns=np.array([c[0] for c in checks], np.int64))
-    print(json.dumps({"decisions": len(rows), "orders": int((o[:, 1] > 0).sum()), "final_position": checks[-1][5]}))
+    print(json.dumps({"decisions": len(rows), "orders": int((o[:, 1] > 0).sum()), "final_position": checks[-1][5],
+                      "engine_s": time.perf_counter() - t0}))
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

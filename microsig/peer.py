@@ -130,12 +130,14 @@ def hbt_orders(events,               # hftbacktest's event array (.npz), from `h
         sp, out = Path(d)/"schedule.npz", Path(d)/"orders.npz"
         # the strategy acts when the decision row reaches it: the row's time plus the feed latency
         np.savez(sp, t_ns=sched["time_ns"].to_numpy() + ns, target=sched["target"].to_numpy() * size, spec=json.dumps(spec))
-        _hbt(["run", events, sp, out], project)
+        info = json.loads(_hbt(["run", events, sp, out], project))
         z = np.load(out)
         o = pd.DataFrame(z["orders"], columns=["k", "oid", "qty", "filled", "price", "exch_ns", "status"])
         t = np.where(z["order_exch_ns"] > 0, z["order_exch_ns"], np.iinfo(np.int64).min)
-        return pd.DataFrame({"filled": o["filled"].to_numpy(), "price": o["price"].to_numpy(),
-                             "time": pd.to_datetime(t, unit="ns", utc=True).where(z["order_exch_ns"] > 0)})
+        r = pd.DataFrame({"filled": o["filled"].to_numpy(), "price": o["price"].to_numpy(),
+                          "time": pd.to_datetime(t, unit="ns", utc=True).where(z["order_exch_ns"] > 0)})
+        r.attrs["engine_s"] = info["engine_s"]      # the backtest itself, without starting Python and loading the events
+        return r
 
 # %% ../nbs/07a_peer.ipynb #6f97a0b3
 def compare_orders(ours:pd.DataFrame,   # `microsig_orders`
@@ -186,5 +188,5 @@ def peer_comparison(lob:LobData,          # the USD-M book from `load_execution_
             t0 = time.perf_counter(); b = hbt_orders(events, sched, size, order, queue, latency=latency, tick=tick, lot=lot, project=project)
             tb = time.perf_counter() - t0
             rows.append({"clock": clock, "scenario": name, **compare_orders(a, b, lot, tick, mid, sweep=size > 0.01 and order == "market"),
-                         "wall s (microsig)": ta, "wall s (hftbacktest)": tb})
+                         "wall s (microsig)": ta, "wall s (hftbacktest)": tb, "engine s (hftbacktest)": b.attrs["engine_s"]})
     return pd.DataFrame(rows)
