@@ -1161,6 +1161,7 @@ def regime_pnl(row_pnl,    # PnL per row of the span, as a fraction of capital
     return [{"regime": REGIMES[k], "rows": int((reg == k).sum()), "pnl (% of capital)": 100 * np.nansum(np.asarray(row_pnl)[reg == k]),
              "in market (share)": float((position[reg == k] != 0).mean()) if (reg == k).any() else np.nan} for k in range(len(REGIMES))]
 
+# %% ../nbs/07_backtest.ipynb #688c4a97
 def choose_traded(val_sharpe:dict, # strategy -> after-cost Sharpe on validation
                   names:list,      # the strategies run
                  )->tuple:         # the strategy to trade (None: none can be chosen) and how it was chosen
