@@ -53,7 +53,7 @@ test: $(STAMP) $(HBT_STAMP) chromium
 	# 00-03, 08 (its studies run in temporary folders) and the runner, two at a time; then 04-07 in order, each
 	# reading what the one before stored in runs/, on one core while 09 (reads 03's dataset) and pytest (temporary
 	# folders only) use the other
-	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|07a|08|90)_'
+	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|07a|07b|08|90)_'
 	( for nb in 04_baselines 05_sequence 06_calibration 07_backtest; do \
 	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done ) & chain=$$!; \
 	$(BIN)/nbdev-test --timing nbs/09_walkforward.ipynb && $(BIN)/python -m pytest -q --durations=15 tests; rest=$$?; \

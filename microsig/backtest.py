@@ -14,13 +14,11 @@ from .data import MicrosigError, LobData, book_columns, time_ns
 from .features import _depth_walk_nb
 
 # %% auto #0
-__all__ = ['NULL_PIPELINE_LEAKS', 'REGIMES', 'BacktestResult', 'run_backtest', 'average_true_range', 'periods_per_year',
+__all__ = ['NULL_PIPELINE_LEAKS', 'BacktestResult', 'run_backtest', 'average_true_range', 'periods_per_year',
            'probabilistic_sharpe', 'deflated_sharpe', 'lo_eta', 'sharpe_ratios', 'trial_set', 'performance',
            'signal_from_proba', 'size_position', 'zscore_gate', 'ev_gate', 'quantile_gate', 'persistence',
            'warmup_gate', 'vol_floor_gate', 'apply_gates', 'clock_returns', 'BookResult', 'run_book_backtest',
-           'null_pipeline', 'split_of_rows', 'hold_positions', 'split_decisions', 'calibrated_strategies', 'book_pnl',
-           'StudySpan', 'fill_edges', 'evaluate_strategy', 'sharpe_vs_cost', 'sharpe_vs_delay', 'regime_pnl',
-           'choose_traded', 'replay_window', 'backtest_study']
+           'hand_book', 'null_pipeline']
 
 # %% ../nbs/07_backtest.ipynb #76454bb9
 _REASONS = ("signal", "stop_loss", "take_profit", "max_hold", "bankrupt")
@@ -907,6 +905,23 @@ def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trad
                            timeout=timeout, hidden=hidden, lot_size=lot, lot_size_from=lot_src, max_leverage=max_leverage,
                            expired=int(n_exp), unfilled=float(short), bankrupt_at=None if bust < 0 else idx[bust]))
 
+# %% ../nbs/07_backtest.ipynb #d2b68ddb
+def hand_book(ms,            # each row's time, in milliseconds after 2024-01-02 10:00 UTC
+              rows,          # book rows in LOBSTER column order (ask px, ask size, bid px, bid size, per level)
+              trades=(),     # (event_row or ms, price, size, side[, type]) tuples
+              linked=True,   # trades linked to book rows by `event_row` (LOBSTER), else stamped by time (Binance)
+              **meta,        # more metadata (lot_size, source, ...)
+             )->LobData:
+    "A small book written by hand, for worked examples and tests of the engines."
+    idx = pd.DatetimeIndex(pd.Timestamp("2024-01-02 10:00", tz="UTC") + pd.to_timedelta(np.asarray(ms, float), unit="ms"))
+    bk = pd.DataFrame(np.array(rows, float), index=idx, columns=book_columns(len(rows[0]) // 4))
+    cols = ["event_row" if linked else "ms", "price", "size", "side", "type"][:len(trades[0]) if len(trades) else 4]
+    tr = pd.DataFrame(list(trades), columns=cols)
+    if linked: tr = tr.astype({"event_row": "int64"}).set_index(idx[tr["event_row"].to_numpy(np.int64)])
+    else: tr = tr.set_index(idx[0] + pd.to_timedelta(tr.pop("ms").to_numpy(float), unit="ms"))
+    return LobData(bk, tr, None, {"levels": len(rows[0]) // 4, "tick_size": 0.01, **meta})
+
+
 # %% ../nbs/07_backtest.ipynb #b2c80769
 NULL_PIPELINE_LEAKS = (None, "label", "next_return")
 
@@ -972,242 +987,3 @@ def null_pipeline(seed:int,              # simulator seed
             "gross_pnl": gross.equity_[-1, 0] - 1, "fills": len(res.fills), "theta": th.theta,
             "accuracy": ((p[yt, 1] > 0.5) == (y[yt] > 0)).mean(), "markout_n": k, "markout_hit": hits / k if k else np.nan,
             "markout_p": pv, "label_share": lab[test].mean(), "flagged": bool(pv < alpha or psr >= 0.95)}
-
-# %% ../nbs/07_backtest.ipynb #1afc1c79
-def split_of_rows(store,        # the study's `ResultStore`
-                  key06:str,    # key of the 06_calibration result the study trades
-                 )->np.ndarray: # per dataset row: 'train', 'val', 'test' or 'purged'
-    "04's split of every dataset row, from the labels of the 04 result that 06 was made from."
-    import json
-    m06 = json.loads((store.folder/"06_calibration"/key06/"manifest.json").read_text())
-    m04 = json.loads((store.folder/"04_baselines"/m06["params"]["upstream"]["04_baselines"]/"manifest.json").read_text())
-    return store.load("04_baselines", m04["params"], "labels")["split"].to_numpy()
-
-# %% ../nbs/07_backtest.ipynb #fec6352b
-def hold_positions(n:int,        # rows of the dataset
-                   rows,         # rows with a decision, ascending
-                   values,       # the decision at each of them
-                  )->np.ndarray: # position per row
-    "A position per row from decisions at `rows`: held until the next decision, flat before the first."
-    p = np.full(n, np.nan); p[rows] = values
-    return pd.Series(p).ffill().fillna(0.0).to_numpy()
-
-# %% ../nbs/07_backtest.ipynb #79ede2c1
-def split_decisions(cal:pd.DataFrame, # 06's calibrated probabilities of one target and model: pos, split, p_<class>
-                    fc:pd.DataFrame,  # 06's forecasts of that target and model: pos, split, exp_ret_bps, z_edge
-                    th,               # the `Thresholds` 06 froze on validation
-                    split:str,        # 'val' or 'test'
-                    cost_row,         # round-trip cost per dataset row, bps
-                    z_min:float,      # gate: |z-edge| at least this
-                   )->tuple:          # rows, decisions, gated decisions (None where 06 forecast no return)
-    "A model's decisions on one split's rows under the frozen rule, and the same decisions behind the forecast gates."
-    from microsig.calibration import positions_from_proba
-    c = cal[cal["split"] == split].sort_values("pos")
-    rows = c["pos"].to_numpy()
-    d = positions_from_proba(c[[f"p_{k}" for k in th.classes]].to_numpy(float), th, cost_bps=cost_row[rows] if th.rule == "ev" else None)
-    f = fc[fc["split"] == split].set_index("pos").reindex(rows)
-    if not f["exp_ret_bps"].notna().any(): return rows, d, None
-    er, z = f["exp_ret_bps"].to_numpy(float), f["z_edge"].to_numpy(float)
-    return rows, d, apply_gates(d.astype(float), np.sign(er) == np.sign(d), ev_gate(er, cost_row[rows]), np.abs(z) >= z_min)
-
-# %% ../nbs/07_backtest.ipynb #516231c4
-def calibrated_strategies(r06:dict,           # 06's stored result: calibrated, thresholds, forecasts
-                          n:int,              # rows of the dataset
-                          cost_row,           # round-trip cost per dataset row, bps (the 'ev' rule and the gate)
-                          objective:str="sharpe", # which of 06's frozen thresholds drives the positions
-                          z_min:float=0.5,    # gate: |z-edge| at least this
-                         )->dict:             # test, val (name -> position per dataset row), chosen (what was picked and why)
-    "Per target, the model chosen on validation traded under its frozen threshold, with and without the forecast gates."
-    from microsig.calibration import Thresholds, best_on_validation
-    s = lambda d: d.assign(target=d["target"].astype(str))
-    cal, ths, fc = s(r06["calibrated"]), s(r06["thresholds"]), s(r06["forecasts"])
-    test, val, chosen = {}, {}, []
-    for _, b in best_on_validation(cal).iterrows():
-        t, m = b["target"], b["model"]
-        one = lambda d: d[(d["target"] == t) & (d["model"] == m)]
-        cand = one(ths)
-        row = cand[cand["objective"] == objective]
-        th = Thresholds.from_dict((row if len(row) else cand[cand["objective"] == "f1"]).iloc[0].to_dict())
-        rows, d, g = split_decisions(one(cal), one(fc), th, "test", cost_row, z_min)
-        vrows, vd, vg = split_decisions(one(cal), one(fc), th, "val", cost_row, z_min)
-        test[f"{t}/{m}"], val[f"{t}/{m}"] = hold_positions(n, rows, d), hold_positions(n, vrows, vd)
-        if g is not None:
-            test[f"{t}/{m}+gates"] = hold_positions(n, rows, g)
-            # no validation forecast: the gates stay shut there
-            val[f"{t}/{m}+gates"] = hold_positions(n, vrows, vg if vg is not None else np.zeros(len(vrows)))
-        chosen.append({"target": t, "model": m, "val_log_loss": b["val_log_loss"], "objective": th.objective, "rule": th.rule,
-                       "theta": th.theta, "val_score": th.score, "test_rows": len(rows), "long": int((d > 0).sum()), "short": int((d < 0).sum()),
-                       "gated_open": np.nan if g is None else int((g != 0).sum())})
-    return {"test": test, "val": val, "chosen": pd.DataFrame(chosen)}
-
-# %% ../nbs/07_backtest.ipynb #eade9e91
-def book_pnl(lob:LobData,       # the book of the span
-             position,          # desired position per row of it
-             mid,               # mid per row
-             size:float,        # instrument units per unit of position
-             fee_bps:float=0.0, # taker fee per side, bps
-             latency="1ms",     # feed and order-entry latency
-            )->tuple:           # the `BookResult`, net and gross PnL per row as fractions of its capital
-    "One position on a book: market orders walking the depth, and the gross PnL at the mid (no spread, no fee) beside it."
-    r = run_book_backtest(lob, position, size=size, entry_latency=latency, md_latency=latency, taker_fee_bps=fee_bps)
-    cap = r.params["capital"]
-    g = np.r_[0.0, np.cumsum(r.position.to_numpy()[:-1] * np.diff(mid))]
-    return r, r.pnl / cap, pd.Series(g / cap, lob.book.index)
-
-# %% ../nbs/07_backtest.ipynb #7eff9249
-@dataclass
-class StudySpan:
-    "The rows a study trades on and how: a book with its execution settings, or bars."
-    data: object                  # `LobData` (a book) or a DataFrame of OHLC bars
-    price: np.ndarray             # per row: the mid (book) or the close (bars)
-    periods_per_year: float       # of the return grid: `periods_per_year(every or the bar, calendar)`
-    days_per_year: float = 252    # sessions a year, for the per-day Sharpe
-    fee_bps: float = 0.0          # fee per side, bps
-    latency: str = "1ms"          # book: feed and order-entry latency
-    size: float = None            # book: instrument units per unit of position
-    every: str = None             # book: the PnL grid ('1min', '10s')
-    delay: int = 1                # bars: bars between a decision and its fill
-
-    @property
-    def is_book(self)->bool: return isinstance(self.data, LobData)
-
-    def sharpe(self, r)->float:
-        "The headline Sharpe of per-period returns on this span's grid, no bootstrap."
-        return performance(r, self.periods_per_year, days_per_year=self.days_per_year, n_boot=0)["sharpe"]
-
-    def returns(self, position, fee_bps=None, lag=None)->pd.Series:
-        "Net returns of a position (one per row of the span): per grid interval on a book, per bar on bars; `lag` replaces the latency or delay."
-        fee = self.fee_bps if fee_bps is None else fee_bps
-        if self.is_book: return clock_returns(book_pnl(self.data, position, self.price, self.size, fee, lag or self.latency)[1], self.every)
-        return run_backtest(self.data, position, fee_bps=fee, delay=lag or self.delay).returns
-
-    def benchmark(self)->pd.Series:
-        "Buy-and-hold returns over the span on its grid, the first from the opening price."
-        if not self.is_book: return run_backtest(self.data, pd.Series(1.0, index=self.data.index)).returns
-        g = _on_grid(pd.Series(self.price, self.data.book.index), self.every)
-        return g.pct_change().fillna(g.iloc[0] / self.price[0] - 1)
-
-# %% ../nbs/07_backtest.ipynb #4f35e723
-def fill_edges(fills:pd.DataFrame, # `BookResult.fills`
-               mid:np.ndarray,     # mid per book row
-               fee_bps:float,      # taker fee per side, bps
-              )->dict:             # gross_bps, paid_bps, net_bps per fill
-    "Per fill: the mid's move until the next fill (its side held), the spread and fee it paid, and what is left, in bps of the mid."
-    m = mid[fills["row"].to_numpy()]
-    paid = (fills["side"] * (fills["price"] - m) / m * 1e4 + fee_bps).to_numpy()
-    gross = (fills["side"] * (np.r_[m[1:], mid[-1]] - m) / m * 1e4).to_numpy()
-    return {"gross_bps": gross, "paid_bps": paid, "net_bps": gross - paid}
-
-# %% ../nbs/07_backtest.ipynb #08e89ac7
-def evaluate_strategy(span:StudySpan, # the test span
-                      position,       # position per row of the span
-                      benchmark,      # `span.benchmark()`
-                      name:str=None,  # the strategy, as its trade log names it
-                      n_boot:int=500, # bootstrap resamples of the Sharpe interval
-                     )->dict:         # returns, gross_returns, row (metrics), equity, gross_equity, trades, edge, row_pnl
-    "One strategy over the span after costs and gross: its metrics, equity, trade log, edge per trade or fill and PnL per row."
-    N, dpy = span.periods_per_year, span.days_per_year
-    if span.is_book:
-        r, net, gross = book_pnl(span.data, position, span.price, span.size, span.fee_bps, span.latency)
-        ret, gret = clock_returns(net, span.every), clock_returns(gross, span.every)
-        held = _on_grid(r.position, span.every) / span.size
-        e = fill_edges(r.fills, span.price, r.params["taker_fee_bps"])
-        trades = r.fills.assign(strategy=name, **e)
-        perf = performance(ret, N, days_per_year=dpy, benchmark=benchmark.reindex(ret.index).fillna(0.0), position=held.reindex(ret.index).ffill(), n_boot=n_boot)
-        edge = {"fills": len(trades), "gross edge per fill (bps)": e["gross_bps"].mean(), "spread + fee paid per fill (bps)": e["paid_bps"].mean(),
-                "net per fill (bps)": e["net_bps"].mean()}
-        eq, geq, row_pnl = 1 + _on_grid(net, span.every), 1 + _on_grid(gross, span.every), np.diff(net.to_numpy(), prepend=0.0)
-        total, gtotal = float(ret.sum()), float(gret.sum())                              # PnL on fixed capital: the sum, not compounded
-    else:
-        r, g = run_backtest(span.data, position, fee_bps=span.fee_bps, delay=span.delay), run_backtest(span.data, position, delay=span.delay)
-        ret, gret = r.returns, g.returns
-        trades = r.trades.assign(strategy=name)
-        perf = performance(r, N, days_per_year=dpy, benchmark=benchmark, n_boot=n_boot)
-        notional = trades["size"] * trades["entry_price"]
-        edge = {"trades": len(trades), "gross edge per trade (bps)": ((trades["pnl"] + trades["costs"]) / notional * 1e4).mean(),
-                "costs per trade (bps)": (trades["costs"] / notional * 1e4).mean(), "net per trade (bps)": trades["return"].mean() * 1e4}
-        eq, geq, row_pnl = r.equity, g.equity, ret.to_numpy()
-        total, gtotal = perf["total_return"], float(np.prod(1 + gret.to_numpy()) - 1)
-    row = {**perf, "n_trades": len(trades), "gross_total_return": gtotal, "gross_sharpe": span.sharpe(gret)}
-    row["total_return"] = total
-    return {"returns": ret, "gross_returns": gret, "row": row, "equity": eq, "gross_equity": geq, "trades": trades, "edge": edge, "row_pnl": row_pnl}
-
-# %% ../nbs/07_backtest.ipynb #1b281b49
-def sharpe_vs_cost(span:StudySpan,          # the test span
-                   position,                # position per row of the span
-                   costs=(0, 1, 2, 5, 10),  # fee per side, bps
-                  )->dict:                  # cost -> Sharpe after costs
-    "The after-cost Sharpe of a position at each fee per side."
-    if span.is_book: return {c: span.sharpe(span.returns(position, fee_bps=c)) for c in costs}
-    m = run_backtest(span.data, np.column_stack([position] * len(costs)), fee_bps=np.array(costs, float), delay=span.delay)
-    return dict(zip(costs, performance(m.returns, span.periods_per_year, days_per_year=span.days_per_year, n_boot=0).loc["sharpe"].to_numpy()))
-
-def sharpe_vs_delay(span:StudySpan, # the test span
-                    position,       # position per row of the span
-                    delays,         # books: latencies ('0ms', '1s'); bars: whole bars >= 1
-                   )->dict:         # delay -> Sharpe after costs
-    "The after-cost Sharpe of a position at each execution delay."
-    return {d: span.sharpe(span.returns(position, lag=d)) for d in delays}
-
-# %% ../nbs/07_backtest.ipynb #a04ccc38
-REGIMES = ("low vol", "mid vol", "high vol")
-
-def regime_pnl(row_pnl,    # PnL per row of the span, as a fraction of capital
-               reg,        # regime per row: 0, 1, 2 (NaN: unknown)
-               position,   # position per row
-              )->list:     # one record per regime: rows, PnL (% of capital), share of rows in the market
-    "A strategy's PnL per volatility regime, and how much of each regime it spent in the market."
-    reg, position = np.asarray(reg, float), np.asarray(position, float)
-    return [{"regime": REGIMES[k], "rows": int((reg == k).sum()), "pnl (% of capital)": 100 * np.nansum(np.asarray(row_pnl)[reg == k]),
-             "in market (share)": float((position[reg == k] != 0).mean()) if (reg == k).any() else np.nan} for k in range(len(REGIMES))]
-
-# %% ../nbs/07_backtest.ipynb #688c4a97
-def choose_traded(val_sharpe:dict, # strategy -> after-cost Sharpe on validation
-                  names:list,      # the strategies run
-                 )->tuple:         # the strategy to trade (None: none can be chosen) and how it was chosen
-    "The strategy with the highest validation Sharpe after costs; the only one when validation could not score any."
-    ok = {k: v for k, v in val_sharpe.items() if np.isfinite(v)}
-    if ok: return max(ok, key=ok.get), "highest validation Sharpe after costs"
-    return (names[0] if len(names) == 1 else None), "the only strategy"
-
-# %% ../nbs/07_backtest.ipynb #033de21b
-def replay_window(position,          # position per row of the span
-                  before:int=200,    # rows shown before the first change
-                  after:int=3000,    # rows shown after it
-                 )->tuple:           # first and last row of the window
-    "The rows around a strategy's first position change (from the start if it never trades)."
-    nz = np.flatnonzero(np.diff(np.asarray(position, float), prepend=0.0) != 0)
-    a = int(nz[0]) if len(nz) else 0
-    return max(a - before, 0), min(a + after, len(position) - 1)
-
-# %% ../nbs/07_backtest.ipynb #bd82f3ba
-def backtest_study(span:StudySpan,       # the test span
-                   variants:dict,        # strategy -> position per row of the test span
-                   val_span:StudySpan=None, # the validation span (None: nothing to choose on)
-                   val_variants:dict=None,  # strategy -> position per row of the validation span
-                   reg=None,             # volatility regime per test row, 0/1/2 (`regime`)
-                   delays=None,          # execution delays of the sensitivity (default: 0 ms-1 s on books, 1-12 bars)
-                  )->dict:               # backtests, equity, trades, edge_vs_spread, sharpe_vs_cost, sharpe_vs_delay, pnl_by_regime, info
-    "Every strategy on the test span after costs, the one to trade chosen on validation, and the study's sensitivities."
-    delays = delays or (("0ms", "1ms", "10ms", "100ms", "1s") if span.is_book else (1, 2, 3, 6, 12))
-    bh = span.benchmark()
-    runs = {k: evaluate_strategy(span, p, bh, name=k) for k, p in variants.items()}
-    # the DSR's trials: the strategies run here, on one grid, an identical stream counted once
-    trials = trial_set(pd.DataFrame({k: v["returns"] for k, v in runs.items()}))
-    val_sr = {k: val_span.sharpe(val_span.returns(p)) for k, p in (val_variants or {}).items()}
-    rows = {k: {**v["row"], "dsr": deflated_sharpe(v["returns"].to_numpy(), trials["n_trials"], trials["sr_var"]) if trials["n_trials"] else np.nan,
-                "val_sharpe": val_sr.get(k, np.nan)} for k, v in runs.items()}
-    traded, by = choose_traded(val_sr, list(variants))
-    eq = {}
-    for k, v in runs.items(): eq[k], eq[f"{k} (gross)"] = v["equity"], v["gross_equity"]
-    eq["buy and hold"] = (1 + bh).cumprod()
-    reg = np.full(len(span.price), np.nan) if reg is None else reg
-    return dict(backtests=pd.DataFrame(rows).T.rename_axis("strategy").reset_index(), equity=pd.DataFrame(eq),
-                trades=pd.concat([v["trades"] for v in runs.values()], ignore_index=True),
-                edge_vs_spread=pd.DataFrame([{"strategy": k, **v["edge"]} for k, v in runs.items()]),
-                sharpe_vs_cost=pd.DataFrame([{"strategy": k, **sharpe_vs_cost(span, p)} for k, p in variants.items()]),
-                sharpe_vs_delay=pd.DataFrame([{"strategy": k, **sharpe_vs_delay(span, p, delays)} for k, p in variants.items()]),
-                pnl_by_regime=pd.DataFrame([{"strategy": k, **g} for k, p in variants.items() for g in regime_pnl(runs[k]["row_pnl"], reg, p)]),
-                info={"n_trials": trials["n_trials"], "sr_var": trials["sr_var"], "trials": trials["trials"], "periods_per_year": span.periods_per_year,
-                      "grid": span.every if span.is_book else str(pd.Series(span.data.index).diff().median()), "test_rows": len(span.price),
-                      "traded": traded, "traded_by": by})
