@@ -779,13 +779,15 @@ def _latency_ns(x, name:str)->int:
     return int(td.value)
 
 def _size_step(lob:LobData, rows:int=20_000)->float:
-    "The data's smallest size increment: 10^-d for the fewest decimals d that write every book and trade size (first `rows` rows)."
+    "The data's size step when nothing states it: 00's rule for Binance (the largest power of ten dividing every size), at most 1."
+    from microsig.data import _lot_size as _power_of_ten_step
     b = lob.book.iloc[:rows]
     x = np.r_[b[[c for c in b.columns if c.startswith(("ask_sz_", "bid_sz_"))]].to_numpy(float).ravel(), lob.trades["size"].to_numpy(float)[:rows]]
-    x = np.abs(x[np.isfinite(x) & (x != 0)])
-    for dp in range(13):
-        if x.size == 0 or np.allclose(x * 10.0 ** dp, np.round(x * 10.0 ** dp), rtol=0, atol=1e-6): return 10.0 ** -dp
-    raise MicrosigError(f"{lob.meta.get('files')}: sizes with more than 12 decimals; pass lot_size")
+    x = np.abs(x[np.isfinite(x)])
+    step = _power_of_ten_step(x)
+    if not np.isfinite(step): raise MicrosigError(f"{lob.meta.get('files')}: no sizes to infer the lot from; pass lot_size")
+    # whole shares of 100, 200, ... are still tradable one share at a time: the step is a size increment, not a round lot
+    return min(step, 1.0)
 
 def _lot_size(lob:LobData, lot_size)->tuple:
     "The lot (instrument units) and where it came from: the parameter, the data's metadata, or a fallback."
