@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: venv report report-pdf test lab bench mlflow clean-runs chromium texlive
+.PHONY: venv hbt-venv report report-pdf test lab bench mlflow clean-runs chromium texlive
 
 ## the browser test reads the book in Debian's headless Chromium (never a browser download)
 chromium:
@@ -22,8 +22,17 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
+## hftbacktest 2.4.4, the peer 07a checks the order-book engine against, in its own environment: it pins numpy < 2.3
+HBT_STAMP := .venv-hbt/.installed-stamp
+$(HBT_STAMP): requirements-hbt.lock
+	test -x .venv-hbt/bin/python || $(PY) -m venv .venv-hbt
+	.venv-hbt/bin/python -m pip install -q -r requirements-hbt.lock
+	touch $@
+
+hbt-venv: $(HBT_STAMP)
+
 ## make report: set up, run every study whose data is present, build the book
-report: $(STAMP)
+report: $(STAMP) $(HBT_STAMP)
 	$(BIN)/microsig report
 
 ## make report-pdf: the same report as a PDF (static figures), with TeX Live from Debian's packages
@@ -36,7 +45,7 @@ texlive:
 	  texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex latexmk tex-gyre fonts-freefont-otf >/dev/null; }
 
 ## make test: set up, check the package matches the notebooks, run the notebook and pytest tests, check notebooks are clean
-test: $(STAMP) chromium
+test: $(STAMP) $(HBT_STAMP) chromium
 	$(BIN)/nbdev-export
 	@if [ -n "$$(git status --porcelain -- microsig)" ]; then \
 	  git status --porcelain -- microsig; \
@@ -44,7 +53,7 @@ test: $(STAMP) chromium
 	# 00-03, 08 (its studies run in temporary folders), the runner and the page helpers, two at a time; then 04-07 in order, each
 	# reading what the one before stored in runs/, on one core while 09 (reads 03's dataset) and pytest (temporary
 	# folders only) use the other
-	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|08|9[01])_'
+	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|07a|07b|08|9[01])_'
 	( for nb in 04_baselines 05_sequence 06_calibration 07_backtest; do \
 	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done ) & chain=$$!; \
 	$(BIN)/nbdev-test --timing nbs/09_walkforward.ipynb && $(BIN)/python -m pytest -q --durations=15 tests; rest=$$?; \

@@ -17,7 +17,8 @@ from .features import _depth_walk_nb
 __all__ = ['NULL_PIPELINE_LEAKS', 'BacktestResult', 'run_backtest', 'average_true_range', 'periods_per_year',
            'probabilistic_sharpe', 'deflated_sharpe', 'lo_eta', 'sharpe_ratios', 'trial_set', 'performance',
            'signal_from_proba', 'size_position', 'zscore_gate', 'ev_gate', 'quantile_gate', 'persistence',
-           'warmup_gate', 'vol_floor_gate', 'apply_gates', 'BookResult', 'run_book_backtest', 'null_pipeline']
+           'warmup_gate', 'vol_floor_gate', 'apply_gates', 'clock_returns', 'BookResult', 'run_book_backtest',
+           'hand_book', 'null_pipeline']
 
 # %% ../nbs/07_backtest.ipynb #76454bb9
 _REASONS = ("signal", "stop_loss", "take_profit", "max_hold", "bankrupt")
@@ -778,13 +779,15 @@ def _latency_ns(x, name:str)->int:
     return int(td.value)
 
 def _size_step(lob:LobData, rows:int=20_000)->float:
-    "The data's smallest size increment: 10^-d for the fewest decimals d that write every book and trade size (first `rows` rows)."
+    "The data's size step when nothing states it: 00's rule for Binance (the largest power of ten dividing every size), at most 1."
+    from microsig.data import _lot_size as _power_of_ten_step
     b = lob.book.iloc[:rows]
     x = np.r_[b[[c for c in b.columns if c.startswith(("ask_sz_", "bid_sz_"))]].to_numpy(float).ravel(), lob.trades["size"].to_numpy(float)[:rows]]
-    x = np.abs(x[np.isfinite(x) & (x != 0)])
-    for dp in range(13):
-        if x.size == 0 or np.allclose(x * 10.0 ** dp, np.round(x * 10.0 ** dp), rtol=0, atol=1e-6): return 10.0 ** -dp
-    raise MicrosigError(f"{lob.meta.get('files')}: sizes with more than 12 decimals; pass lot_size")
+    x = np.abs(x[np.isfinite(x)])
+    step = _power_of_ten_step(x)
+    if not np.isfinite(step): raise MicrosigError(f"{lob.meta.get('files')}: no sizes to infer the lot from; pass lot_size")
+    # whole shares of 100, 200, ... are still tradable one share at a time: the step is a size increment, not a round lot
+    return min(step, 1.0)
 
 def _lot_size(lob:LobData, lot_size)->tuple:
     "The lot (instrument units) and where it came from: the parameter, the data's metadata, or a fallback."
@@ -794,6 +797,17 @@ def _lot_size(lob:LobData, lot_size)->tuple:
     else: lot, src = _size_step(lob), "data: smallest size increment"
     if not (isinstance(lot, Real) and np.isfinite(lot) and lot > 0): raise MicrosigError(f"lot_size must be a number > 0, got {lot!r} ({src})")
     return float(lot), src
+
+def _on_grid(s:pd.Series, every)->pd.Series:
+    "The last value at or before each point of a clock grid (labelled by its right edge), carried over empty intervals."
+    return s.resample(every, label="right", closed="right").last().ffill()
+
+def clock_returns(pnl:pd.Series, # cumulative PnL per row, indexed by time (currency or a fraction of capital)
+                  every,         # the clock interval: '1min', '10s'
+                 )->pd.Series:   # PnL change per interval, labelled by its right edge
+    "PnL changes over clock intervals, the first from a PnL of 0 (the account opens flat)."
+    g = _on_grid(pnl, every)
+    return g.diff().fillna(g.iloc[0])
 
 @dataclass
 class BookResult:
@@ -807,9 +821,7 @@ class BookResult:
 
     def returns(self, every="1min", capital:float=None)->pd.Series:
         "PnL changes over clock intervals, as returns on `capital` (default: the run's capital); the first from a PnL of 0."
-        cap = capital or self.params["capital"]
-        g = self.pnl.resample(every, label="right", closed="right").last().ffill()
-        return (g.diff().fillna(g.iloc[0]) / cap).rename("returns")
+        return (clock_returns(self.pnl, every) / (capital or self.params["capital"])).rename("returns")
 
 # %% ../nbs/07_backtest.ipynb #20be6ad3
 def _trade_slots(tr:pd.DataFrame, t:np.ndarray, hidden:str)->tuple:
@@ -894,6 +906,23 @@ def run_book_backtest(lob:LobData,            # book (LOBSTER columns) with trad
                            capital=cap, taker_fee_bps=taker_fee_bps, maker_fee_bps=maker_fee_bps, queue=queue, power=power,
                            timeout=timeout, hidden=hidden, lot_size=lot, lot_size_from=lot_src, max_leverage=max_leverage,
                            expired=int(n_exp), unfilled=float(short), bankrupt_at=None if bust < 0 else idx[bust]))
+
+# %% ../nbs/07_backtest.ipynb #d2b68ddb
+def hand_book(ms,            # each row's time, in milliseconds after 2024-01-02 10:00 UTC
+              rows,          # book rows in LOBSTER column order (ask px, ask size, bid px, bid size, per level)
+              trades=(),     # (event_row or ms, price, size, side[, type]) tuples
+              linked=True,   # trades linked to book rows by `event_row` (LOBSTER), else stamped by time (Binance)
+              **meta,        # more metadata (lot_size, source, ...)
+             )->LobData:
+    "A small book written by hand, for worked examples and tests of the engines."
+    idx = pd.DatetimeIndex(pd.Timestamp("2024-01-02 10:00", tz="UTC") + pd.to_timedelta(np.asarray(ms, float), unit="ms"))
+    bk = pd.DataFrame(np.array(rows, float), index=idx, columns=book_columns(len(rows[0]) // 4))
+    cols = ["event_row" if linked else "ms", "price", "size", "side", "type"][:len(trades[0]) if len(trades) else 4]
+    tr = pd.DataFrame(list(trades), columns=cols)
+    if linked: tr = tr.astype({"event_row": "int64"}).set_index(idx[tr["event_row"].to_numpy(np.int64)])
+    else: tr = tr.set_index(idx[0] + pd.to_timedelta(tr.pop("ms").to_numpy(float), unit="ms"))
+    return LobData(bk, tr, None, {"levels": len(rows[0]) // 4, "tick_size": 0.01, **meta})
+
 
 # %% ../nbs/07_backtest.ipynb #b2c80769
 NULL_PIPELINE_LEAKS = (None, "label", "next_return")

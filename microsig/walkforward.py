@@ -245,6 +245,8 @@ def wf_backtest(ds:pd.DataFrame,     # the modelling dataset
                 size:float=None,     # books: shares per unit of position (default: median best-ask size before the first test row)
                 calendar:str=None,   # annualisation: 'crypto' or 'equity' (default: bars crypto, books equity)
                 n_boot:int=500,      # bootstrap resamples for the Sharpe interval
+                book:LobData=None,   # books: the book orders execute on, one row per dataset row with all the source's
+                                     # depth and its trades (`labels.dataset_book` of `data.load_execution_book`)
                )->dict:              # equity (strategy and buy-and-hold), returns, perf, per-row pnl, ppy
     "Execute the stitched out-of-sample positions after costs; buy-and-hold alongside."
     p = predictions.sort_values("pos")
@@ -262,8 +264,11 @@ def wf_backtest(ds:pd.DataFrame,     # the modelling dataset
         return {"equity": equity, "returns": ret, "perf": perf, "row_pnl": row_pnl, "rows": (a, b), "ppy": ppy, "every": None, "size": None}
     bc = info["book_columns"]
     if size is None: size = float(np.nanmedian(ds["ask_sz_1"].to_numpy(float)[:a])) if a else float(np.nanmedian(span["ask_sz_1"]))
-    lob = LobData(span[bc], pd.DataFrame({"price": [], "size": [], "side": []}, index=span.index[:0]), None,
-                  {"levels": len(bc) // 4, "tick_size": info.get("tick_size")})
+    # the dataset keeps only the feature levels and no trades: orders walk, and queue, on the whole book
+    if book is None: raise MicrosigError("wf_backtest on a book dataset needs `book`, the execution book on the dataset's rows: "
+                                         "labels.dataset_book(data.load_execution_book(...), ds, info)")
+    if not book.book.index.equals(ds.index): raise MicrosigError(f"book has {len(book.book):,} rows, not the dataset's {len(ds):,}: use labels.dataset_book")
+    lob = book.take(np.arange(a, b))
     res = run_book_backtest(lob, pos, size=size, entry_latency=latency, md_latency=latency, taker_fee_bps=fee_bps)
     net = res.pnl / res.params["capital"]
     every = _grid_every(span.index[-1] - span.index[0])

@@ -1,15 +1,20 @@
 "Walk-forward (09_walkforward) at a small size: Dask parity, no look-ahead, bars and books end to end."
 import numpy as np, pandas as pd, pytest
 from microsig.data import simulate_lob, MicrosigError
-from microsig.labels import build_dataset
+from microsig.labels import build_dataset, dataset_book
 from microsig.walkforward import walk_forward, walk_forward_plan, wf_data, wf_backtest, segment_performance, regime_breakdown
 
 PRED_COLS = ["pos", "segment", "y", "p_0", "p_1", "p_2", "ev_bps", "position", "ret_bps", "cost_bps", "regime"]
 
 
 @pytest.fixture(scope="module")
-def book():
-    return build_dataset(simulate_lob(20_000, levels=10, seed=3, mode="martingale", signal=0.6), horizons=(10,))
+def lob():
+    return simulate_lob(20_000, levels=10, seed=3, mode="martingale", signal=0.6)
+
+
+@pytest.fixture(scope="module")
+def book(lob):
+    return build_dataset(lob, horizons=(10,))
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +74,12 @@ def test_expanding_and_time_windows(book):
         walk_forward(ds, info, train=5_000, test="5min", log=None)
 
 
-def test_books_and_bars_end_to_end(book, bars):
+def test_books_and_bars_end_to_end(book, bars, lob):
     for (ds, info), kw in ((book, dict(train=6_000, test=2_000, model="logistic")),
                            (bars, dict(train=2_000, test=1_000, model="logistic", fee_bps=10.0))):
         wf = walk_forward(ds, info, log=None, **kw)
-        bt = wf_backtest(ds, info, wf["predictions"], fee_bps=kw.get("fee_bps", 0.0), n_boot=0)
+        ex = dataset_book(lob, ds, info) if info["kind"] == "book" else None
+        bt = wf_backtest(ds, info, wf["predictions"], fee_bps=kw.get("fee_bps", 0.0), n_boot=0, book=ex)
         sp = segment_performance(wf["segments"], bt)
         assert len(sp) == len(wf["segments"]) and np.isfinite(bt["perf"]["sharpe"]) and 0 <= bt["perf"]["psr"] <= 1
         assert set(bt["equity"].columns) == {"walk-forward", "buy and hold"}
@@ -84,3 +90,22 @@ def test_books_and_bars_end_to_end(book, bars):
     assert wb["segments"]["ic"].mean() > 0.05
     wr = walk_forward(bars[0], bars[1], train=2_000, test=1_000, model="logistic", log=None)
     assert abs(wr["segments"]["ic"].mean()) < 0.1
+
+
+def test_book_execution_uses_the_execution_book(book, lob):
+    "Orders walk the execution book (all the depth, the trades), not the dataset's feature columns."
+    ds, info = book
+    wf = walk_forward(ds.iloc[:10_000], info, model="logistic", train=5_000, test=2_000, log=None)
+    with pytest.raises(MicrosigError, match="dataset_book"):
+        wf_backtest(ds, info, wf["predictions"], n_boot=0)                     # no silent fallback to the feature levels
+    ex = dataset_book(lob, ds, info)
+    base = wf_backtest(ds, info, wf["predictions"], n_boot=0, book=ex, size=50)
+    # planted: the execution book's best ask and bid 1 tick worse on every row: every fill must get worse
+    worse = ex.book.copy()
+    worse["ask_px_1"] += 0.01; worse["bid_px_1"] -= 0.01
+    from microsig.data import LobData
+    bt = wf_backtest(ds, info, wf["predictions"], n_boot=0, book=LobData(worse, ex.trades, ex.events, ex.meta), size=50)
+    assert bt["perf"]["n_trades"] == base["perf"]["n_trades"] > 0
+    assert bt["equity"]["walk-forward"].iloc[-1] < base["equity"]["walk-forward"].iloc[-1]
+    with pytest.raises(MicrosigError, match="rows"):
+        wf_backtest(ds, info, wf["predictions"], n_boot=0, book=ex.take(np.arange(100)))
