@@ -786,7 +786,7 @@ def _parser()->argparse.ArgumentParser:
     f.add_argument("--dest", help="data directory (default: $MICROSIG_DATA_DIR or ./data)")
     f.add_argument("--base-url", default=LOBSTER_SAMPLE_URL)
     b = sub.add_parser("bench", help="run a benchmark from bench/ and print its figures")
-    b.add_argument("name", choices=["data", "features", "models", "backtest", "sweep"])
+    b.add_argument("name", help="a script of bench/ without .py: data, features, models, backtest, peer, sweep")
     return p
 
 def main(argv=None):
