@@ -44,21 +44,28 @@ texlive:
 	@command -v latexmk >/dev/null && command -v xelatex >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends \
 	  texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex latexmk tex-gyre fonts-freefont-otf >/dev/null; }
 
+## the pytest files run after 04-07 (the rest run beside them): about 250 s of CPU of the ~530 pytest takes
+PYTEST_A := tests/test_experiments.py tests/test_store_cache.py tests/test_book_features.py
+
 ## make test: set up, check the package matches the notebooks, run the notebook and pytest tests, check notebooks are clean
 test: $(STAMP) $(HBT_STAMP) chromium
 	$(BIN)/nbdev-export
 	@if [ -n "$$(git status --porcelain -- microsig)" ]; then \
 	  git status --porcelain -- microsig; \
 	  echo "microsig/ differs from what nbs/ exports: run nbdev-export and commit both"; exit 1; fi
-	# 00-03, 08 (its studies run in temporary folders), the runner and the page helpers, two at a time; then 04-07 in order, each
-	# reading what the one before stored in runs/, on one core while 09 (reads 03's dataset) and pytest (temporary
-	# folders only) use the other
-	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|07a|07b|08|9[01])_'
+	# 00-03, 07a and 07b (the peer check and the study steps: small examples of their own), the runner and the page
+	# helpers, two at a time; then two lanes, one per core, balanced on measured CPU seconds (about 470 and 500): 04-07
+	# in order (each reads what the one before stored in runs/), then the pytest files that run chapters or sweeps;
+	# beside them 09 (reads 03's dataset), 08 (its studies run in temporary folders) and the other pytest files (the
+	# session's report fixture among them). Both pytest runs use temporary folders only.
+	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|07a|07b|9[01])_'
 	( for nb in 04_baselines 05_sequence 06_calibration 07_backtest; do \
-	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done ) & chain=$$!; \
-	$(BIN)/nbdev-test --timing nbs/09_walkforward.ipynb && $(BIN)/python -m pytest -q --durations=15 tests; rest=$$?; \
+	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done; \
+	  $(BIN)/python -m pytest -q --durations=15 $(PYTEST_A) ) & chain=$$!; \
+	$(BIN)/nbdev-test --timing nbs/09_walkforward.ipynb && $(BIN)/nbdev-test --timing nbs/08_experiments.ipynb && \
+	  $(BIN)/python -m pytest -q --durations=15 $(addprefix --ignore=,$(PYTEST_A)) tests; rest=$$?; \
 	wait $$chain; chained=$$?; \
-	if [ $$chained -ne 0 ] || [ $$rest -ne 0 ]; then echo "notebooks 04-07: exit $$chained; 09 and pytest: exit $$rest"; exit 1; fi
+	if [ $$chained -ne 0 ] || [ $$rest -ne 0 ]; then echo "04-07 and $(PYTEST_A): exit $$chained; 09, 08 and the other tests: exit $$rest"; exit 1; fi
 	$(BIN)/nbdev-clean
 	@if [ -n "$$(git status --porcelain -- nbs)" ]; then \
 	  git status --porcelain -- nbs; \

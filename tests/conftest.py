@@ -20,8 +20,11 @@ def goog10():
 
 @pytest.fixture(scope="session")
 def report_book(tmp_path_factory):
-    """One report for the session: every shipped study cut to its data chapter (the simulator to 20,000 events),
-    two side by side, plus a study whose data is missing; the book built once, read by the CLI and browser tests."""
+    """One report for the session: the shipped studies cut to their data chapter, two side by side, plus a study whose
+    data is missing; the book built once, read by the CLI and browser tests. One study per kind of data page: every
+    real-data study (LOBSTER at 10 and at 1 level, Binance, OHLCV bars) and, of the simulator's, `synthetic` alone (cut
+    to 20,000 events): sim_null and sim_signal run the same cells on the same source with another `mode`, and each
+    00_data run costs its whole method section (about 25 s of CPU), not its events."""
     import papermill as pm
     from microsig.cli import report
     tmp = tmp_path_factory.mktemp("report")
@@ -31,6 +34,7 @@ def report_book(tmp_path_factory):
     declared = set(pm.inspect_notebook(str(ROOT/"nbs"/"00_data.ipynb")))
     for p in sorted((ROOT/"params").glob("*.yaml")):
         s = yaml.safe_load(p.read_text())
+        if s.get("parameters", {}).get("source") == "simulator" and p.stem != "synthetic": continue
         s["chapters"] = ["00_data"]
         s["parameters"] = {k: v for k, v in s.get("parameters", {}).items() if k in declared}
         if s["parameters"].get("source") == "simulator": s["parameters"]["n_events"] = 20_000
