@@ -640,6 +640,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'microsig.labels.relative_spread': ('labels.html#relative_spread', 'microsig/labels.py'),
                                  'microsig.labels.sample_weights': ('labels.html#sample_weights', 'microsig/labels.py'),
                                  'microsig.labels.smoothed_label': ('labels.html#smoothed_label', 'microsig/labels.py'),
+                                 'microsig.labels.spread_alpha': ('labels.html#spread_alpha', 'microsig/labels.py'),
                                  'microsig.labels.ternary_label': ('labels.html#ternary_label', 'microsig/labels.py'),
                                  'microsig.labels.top_depth': ('labels.html#top_depth', 'microsig/labels.py'),
                                  'microsig.labels.triple_barrier': ('labels.html#triple_barrier', 'microsig/labels.py')},
