@@ -266,7 +266,8 @@ class BL(nn.Module):
 
 class TABL(nn.Module):
     "Temporal attention-augmented bilinear layer: W1 X, softmax attention over time, then the temporal map W2."
-    def __init__(self, d_in:int, t_in:int, d_out:int, t_out:int):
+    def __init__(self, d_in:int, t_in:int,   # input: D features x T steps
+                 d_out:int, t_out:int):      # output: D' x T' (the last layer: K x 1)
         super().__init__()
         self.W1, self.W2 = nn.Parameter(torch.empty(d_out, d_in)), nn.Parameter(torch.empty(t_in, t_out))
         nn.init.kaiming_uniform_(self.W1, nonlinearity="relu"); nn.init.kaiming_uniform_(self.W2, nonlinearity="relu")
@@ -332,7 +333,7 @@ class TLOB(nn.Module):
                  layers:int=4,               # (temporal, feature) attention pairs (FI-2010: 4)
                  heads:int=1):               # attention heads (FI-2010: 1)
         super().__init__()
-        if hidden % 4 or window % 4 or hidden % 2: raise MicrosigError(f"TLOB needs hidden and window divisible by 4, got hidden={hidden}, window={window}")
+        if hidden % 4 or window % 4: raise MicrosigError(f"TLOB needs hidden and window divisible by 4, got hidden={hidden}, window={window}")
         if layers < 1: raise MicrosigError(f"TLOB needs at least one layer, got {layers}")
         self.bin = BiN(n_features, window)
         self.emb = nn.Linear(n_features, hidden)
