@@ -16,9 +16,9 @@ from .features import spread, depth_profile, feature_set, bar_features, LEVEL1_S
 
 # %% auto #0
 __all__ = ['DATASET_VERSION', 'label_end', 'forward_return', 'direction_label', 'half_spread', 'cost_alpha', 'fit_alpha',
-           'ternary_label', 'smoothed_label', 'triple_barrier', 'label_uniqueness', 'sample_weights', 'class_weights',
-           'class_balance', 'RegimeModel', 'fit_regimes', 'regime', 'realised_vol', 'relative_spread', 'top_depth',
-           'regime_table', 'build_dataset', 'dataset_match', 'load_dataset', 'dataset_book']
+           'ternary_label', 'smoothed_label', 'spread_alpha', 'triple_barrier', 'label_uniqueness', 'sample_weights',
+           'class_weights', 'class_balance', 'RegimeModel', 'fit_regimes', 'regime', 'realised_vol', 'relative_spread',
+           'top_depth', 'regime_table', 'build_dataset', 'dataset_match', 'load_dataset', 'dataset_book']
 
 # %% ../nbs/03_labels.ipynb #71614343
 def _horizon(h, name:str="horizon")->tuple:
@@ -236,17 +236,29 @@ def _window_dev_nb(p, lo, hi):
 def smoothed_label(mid:pd.Series,       # mid-price, one row per event or sample
                    k,                   # smoothing horizon: rows (int) or a duration such as '10s'
                    alpha,               # threshold as a fraction (FI-2010: 0.002), or a per-row Series (`cost_alpha`)
-                   variant:str="fi2010", # 'fi2010': l = (m+ - p)/p; 'lobcast': l = (m+ - m-)/m-
+                   variant:str="fi2010", # 'fi2010': l = (m+ - p)/p; 'lobcast': l = (m+ - m-)/m-; 'tlob': see `horizon`
+                   horizon:int=None,    # variant='tlob' only: h rows; l = (w+ - w-)/w-, the means of the k mids ending at t+h and at t
                   )->pd.DataFrame:      # columns l (continuous) and label (+1/0/-1); NaN where a window is incomplete
     "Smoothed mid-price label: the mean of the next k mids against the current mid (FI-2010) or the mean of the past k (LOBCAST)."
     # m+ = mean of the mids at rows t+1..t+k, or, in clock time, of the rows in (t, t+k] (just p_t when no row falls
     # there: the mid did not move). m- = mean of the k mids t-k+1..t (clock: rows in (t-k, t]), p_t included: the
     # latest mid is known at t, DeepLOB's m-(t) sums p_{t-i} from i = 0, and LOBCAST's code takes rolling(k).mean().
-    if variant not in ("fi2010", "lobcast"): raise MicrosigError(f"variant must be 'fi2010' or 'lobcast', got {variant!r}")
+    if variant not in ("fi2010", "lobcast", "tlob"): raise MicrosigError(f"variant must be 'fi2010', 'lobcast' or 'tlob', got {variant!r}")
+    if (horizon is not None) != (variant == "tlob"): raise MicrosigError(f"horizon is given exactly when variant='tlob' (variant={variant!r}, horizon={horizon!r})")
     p = _values(mid, "mid")
     if isinstance(alpha, Real) and not alpha > 0: raise MicrosigError(f"alpha must be > 0, got {alpha!r}")
     a = _aligned(alpha, mid, "alpha")
     i = np.arange(len(p), dtype=np.int64)
+    if variant == "tlob":
+        (kk, k_), (kh, h) = _horizon(k, "k"), _horizon(horizon)
+        if "clock" in (kk, kh): raise MicrosigError(f"variant='tlob' takes k and horizon in rows, got k={k!r}, horizon={horizon!r}")
+        k_ = min(k_, h)   # as TLOB's code: a window longer than the horizon is cut to it, so w+ never reaches back to t
+        e = np.minimum(i + h, len(p) - 1)
+        up = _window_dev_nb(p, np.maximum(e - k_ + 1, 0), e)                  # w+ - p_t
+        down = _window_dev_nb(p, np.maximum(i - k_ + 1, 0), i)                # w- - p_t
+        l = np.where((i - k_ + 1 >= 0) & (i + h < len(p)), (up - down) / (p + down), np.nan)
+        l = _snap(l)
+        return pd.DataFrame({"l": l, "label": _classify(l, a)}, index=mid.index)
     j = _fwd_rows(mid.index, k, "mid")
     up = np.where(j >= 0, _window_dev_nb(p, i + 1, j), np.nan)   # m+ - p_t
     if variant == "fi2010": l = up / p
@@ -263,6 +275,21 @@ def smoothed_label(mid:pd.Series,       # mid-price, one row per event or sample
         l = (up - down) / (p + down)
     l = _snap(l)
     return pd.DataFrame({"l": l, "label": _classify(l, a)}, index=mid.index)
+
+# %% ../nbs/03_labels.ipynb #7ec87bb0
+def spread_alpha(book:pd.DataFrame,  # book with ask_px_1 and bid_px_1
+                 fit_span,           # training rows: (start, end) or a boolean mask (never the whole series by default)
+                 theta:float=1.0,    # multiple of the average relative spread (TLOB: 1)
+                )->float:            # threshold as a fraction of price, for `smoothed_label`
+    "TLOB's threshold: theta times the average quoted spread over the average mid, on the training span."
+    if not (isinstance(theta, Real) and theta > 0): raise MicrosigError(f"theta must be a number > 0, got {theta!r}")
+    m = span_mask(book.index, fit_span, "spread_alpha")
+    s = spread(book).to_numpy()[m]
+    mid = ((book["ask_px_1"] + book["bid_px_1"]) / 2).to_numpy()[m]
+    ok = np.isfinite(s) & np.isfinite(mid)
+    if not ok.any(): raise MicrosigError("spread_alpha: no row of the fit span has both sides quoted")
+    # a ratio of means, as TLOB's code: the mean of per-row relative spreads would weight wide-spread moments more
+    return float(theta * s[ok].mean() / mid[ok].mean())
 
 # %% ../nbs/03_labels.ipynb #39a19b94
 @njit(cache=True)

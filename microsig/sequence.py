@@ -15,10 +15,11 @@ from sklearn.metrics import f1_score
 from .data import MicrosigError
 
 # %% auto #0
-__all__ = ['MODULES', 'SEQUENCE_VERSION', 'segment_runs', 'window_ends', 'windows', 'WindowDataset', 'RNNClassifier',
-           'LSTMClassifier', 'GRUClassifier', 'sinusoidal_positions', 'TransformerClassifier', 'MLPClassifier',
-           'DeepLOB', 'pick_device', 'predict_windows', 'train_module', 'plot_train_log', 'make_module',
-           'SequenceClassifier', 'study_segments', 'fit_sequence_models']
+__all__ = ['MODULES', 'BOOK_MODULES', 'SEQUENCE_VERSION', 'segment_runs', 'window_ends', 'windows', 'WindowDataset',
+           'RNNClassifier', 'LSTMClassifier', 'GRUClassifier', 'sinusoidal_positions', 'TransformerClassifier',
+           'MLPClassifier', 'DeepLOB', 'BiN', 'BL', 'TABL', 'BiNCTABL', 'TLOB', 'pick_device', 'predict_windows',
+           'train_module', 'plot_train_log', 'make_module', 'SequenceClassifier', 'study_segments',
+           'fit_sequence_models']
 
 # %% ../nbs/05_sequence.ipynb #c954f632
 def _run_starts(segments, n:int=None)->np.ndarray:
@@ -218,6 +219,141 @@ class DeepLOB(nn.Module):
         out, _ = self.lstm(z)
         return self.fc(out[:, -1])
 
+# %% ../nbs/05_sequence.ipynb #82d30342
+class BiN(nn.Module):
+    "Bilinear input normalisation (Tran et al. 2021): a learned mix of a z-score over time and one over features."
+    def __init__(self, n_features:int,       # F
+                 window:int):                # T (the per-time-step scale and shift have T entries)
+        super().__init__()
+        # per-time-step scale/shift of the feature-wise z-score, per-feature scale/shift of the time-wise one
+        self.l1, self.b1 = nn.Parameter(torch.empty(window, 1)), nn.Parameter(torch.zeros(window, 1))
+        self.l2, self.b2 = nn.Parameter(torch.empty(n_features, 1)), nn.Parameter(torch.zeros(n_features, 1))
+        nn.init.xavier_normal_(self.l1); nn.init.xavier_normal_(self.l2)
+        self.y1, self.y2 = nn.Parameter(torch.full((1,), 0.5)), nn.Parameter(torch.full((1,), 0.5))
+    @staticmethod
+    def _z(x, dim):
+        # a flat slice (a constant price over the window) would divide by ~0; the reference sets such a std to 1
+        sd = x.std(dim=dim, keepdim=True)
+        return (x - x.mean(dim=dim, keepdim=True)) / torch.where(sd < 1e-4, torch.ones_like(sd), sd)
+    def forward(self, x):                    # x: (B, T, F) -> (B, T, F)
+        if self.training:
+            # the branch weights must stay >= 0; the reference resets a negative one to 0.01, here in place so it stays trained
+            with torch.no_grad():
+                for y in (self.y1, self.y2): y.masked_fill_(y < 0, 0.01)
+        by_feature = self.l1 * self._z(x, 2) + self.b1          # each time step standardised across its F values
+        by_time = self.l2.T * self._z(x, 1) + self.b2.T         # each feature standardised over the T steps
+        return self.y1 * by_feature + self.y2 * by_time
+
+# %% ../nbs/05_sequence.ipynb #de734ff0
+def _max_norm_(*ws, limit:float=10.0):
+    "Rescale each weight matrix in place to Frobenius norm <= limit (the papers' max-norm constraint)."
+    with torch.no_grad():
+        for w in ws:
+            n = torch.linalg.matrix_norm(w)
+            if n > limit: w.mul_(limit / (n + 1e-8))
+
+class BL(nn.Module):
+    "Bilinear layer: ReLU(W1 X W2 + B) maps a (D, T) matrix to (D', T') (Tran et al. 2019)."
+    def __init__(self, d_in:int, t_in:int,   # input: D features x T steps
+                 d_out:int, t_out:int):      # output: D' x T'
+        super().__init__()
+        self.W1, self.W2 = nn.Parameter(torch.empty(d_out, d_in)), nn.Parameter(torch.empty(t_in, t_out))
+        nn.init.kaiming_uniform_(self.W1, nonlinearity="relu"); nn.init.kaiming_uniform_(self.W2, nonlinearity="relu")
+        self.B = nn.Parameter(torch.zeros(d_out, t_out))
+    def forward(self, x):                    # x: (B, D, T) -> (B, D', T')
+        if self.training: _max_norm_(self.W1, self.W2)
+        return torch.relu(self.W1 @ x @ self.W2 + self.B)
+
+class TABL(nn.Module):
+    "Temporal attention-augmented bilinear layer: W1 X, softmax attention over time, then the temporal map W2."
+    def __init__(self, d_in:int, t_in:int,   # input: D features x T steps
+                 d_out:int, t_out:int):      # output: D' x T' (the last layer: K x 1)
+        super().__init__()
+        self.W1, self.W2 = nn.Parameter(torch.empty(d_out, d_in)), nn.Parameter(torch.empty(t_in, t_out))
+        nn.init.kaiming_uniform_(self.W1, nonlinearity="relu"); nn.init.kaiming_uniform_(self.W2, nonlinearity="relu")
+        self.W = nn.Parameter(torch.full((t_in, t_in), 1.0 / t_in))
+        self.B = nn.Parameter(torch.zeros(d_out, t_out))
+        self.lam = nn.Parameter(torch.full((1,), 0.5))
+    def forward(self, x):                    # x: (B, D, T) -> (B, D', T'), no activation: the last layer gives logits
+        if self.training:
+            _max_norm_(self.W1, self.W, self.W2)
+            with torch.no_grad(): self.lam.clamp_(0.0, 1.0)   # λ mixes X and X ⊙ A, so it lives in [0, 1]
+        x = self.W1 @ x
+        eye = torch.eye(self.W.shape[0], device=x.device, dtype=x.dtype)
+        W = self.W * (1 - eye) + eye / self.W.shape[0]          # the diagonal (a step's weight on itself) fixed at 1/T
+        A = torch.softmax(x @ W, dim=-1)                        # attention of each feature row over the T steps
+        return (self.lam * x + (1 - self.lam) * x * A) @ self.W2 + self.B
+
+class BiNCTABL(nn.Module):
+    "BiN followed by C(TABL): BL(60 x 10) -> BL(120 x 5) -> TABL(K x 1), LOBCAST's configuration; input (B, T, F)."
+    def __init__(self, n_features:int=40,    # F (40: a 10-level book)
+                 n_classes:int=3,            # K
+                 window:int=10,              # T (LOBCAST: 10 snapshots)
+                 hidden:tuple=((60, 10), (120, 5)), # (D', T') of the two bilinear layers
+                 dropout:float=0.1):         # after each bilinear layer
+        super().__init__()
+        (d2, t2), (d3, t3) = hidden
+        self.bin = BiN(n_features, window)
+        self.bl1, self.bl2 = BL(n_features, window, d2, t2), BL(d2, t2, d3, t3)
+        self.tabl = TABL(d3, t3, n_classes, 1)
+        self.drop = nn.Dropout(dropout)
+    @property
+    def n_params(self)->int: return sum(p.numel() for p in self.parameters())
+    def forward(self, x):                    # x: (B, T, F) -> (B, K) logits
+        z = self.bin(x).transpose(1, 2)                         # (B, F, T): the papers' feature x time matrices
+        z = self.drop(self.bl2(self.drop(self.bl1(z))))
+        return self.tabl(z)[..., 0]
+
+# %% ../nbs/05_sequence.ipynb #58f1b7a0
+class _DualLayer(nn.Module):
+    "One TLOB attention layer over the tokens of the last axis' rows: attention, residual + LayerNorm, residual MLP."
+    def __init__(self, d:int,                # token width
+                 heads:int,                  # attention heads (each of width d, as in the reference)
+                 d_out:int):                 # output width (d, or d // 4 in the last pair)
+        super().__init__()
+        self.q, self.k, self.v = (nn.Linear(d, d * heads) for _ in range(3))
+        self.att = nn.MultiheadAttention(d * heads, heads, batch_first=True)
+        self.w0 = nn.Linear(d * heads, d)
+        self.norm = nn.LayerNorm(d)
+        self.fc, self.fc2, self.norm2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d_out), nn.LayerNorm(d_out)
+    def forward(self, x):                    # x: (B, N tokens, d) -> (B, N, d_out)
+        z, _ = self.att(self.q(x), self.k(x), self.v(x), need_weights=False)
+        z = self.norm(self.w0(z) + x)
+        y = self.fc2(nn.functional.gelu(self.fc(z)))
+        if y.shape[-1] == z.shape[-1]: y = y + z
+        y = nn.functional.gelu(self.norm2(y))
+        return y + x if y.shape[-1] == x.shape[-1] else y
+
+class TLOB(nn.Module):
+    "TLOB (Berti and Kasneci 2025): BiN, a linear embedding, then pairs of attention over time and over features; input (B, T, F)."
+    def __init__(self, n_features:int=40,    # F
+                 n_classes:int=3,            # K
+                 window:int=128,             # T (FI-2010 configuration: 128)
+                 hidden:int=40,              # embedding width (FI-2010: 40)
+                 layers:int=4,               # (temporal, feature) attention pairs (FI-2010: 4)
+                 heads:int=1):               # attention heads (FI-2010: 1)
+        super().__init__()
+        if hidden % 4 or window % 4: raise MicrosigError(f"TLOB needs hidden and window divisible by 4, got hidden={hidden}, window={window}")
+        if layers < 1: raise MicrosigError(f"TLOB needs at least one layer, got {layers}")
+        self.bin = BiN(n_features, window)
+        self.emb = nn.Linear(n_features, hidden)
+        self.register_buffer("pe", sinusoidal_positions(window, hidden), persistent=False)
+        self.blocks = nn.ModuleList()
+        for i in range(layers):
+            last = i == layers - 1
+            self.blocks.append(_DualLayer(hidden, heads, hidden // 4 if last else hidden))   # tokens: the T time steps
+            self.blocks.append(_DualLayer(window, heads, window // 4 if last else window))   # tokens: the hidden features
+        d, head = (hidden // 4) * (window // 4), []
+        while d > 128:   # the reference shrinks the flattened output by 4 per GELU layer down to at most 128
+            head += [nn.Linear(d, d // 4), nn.GELU()]; d //= 4
+        self.head = nn.Sequential(*head, nn.Linear(d, n_classes))
+    @property
+    def n_params(self)->int: return sum(p.numel() for p in self.parameters())
+    def forward(self, x):                    # x: (B, T, F) -> (B, K) logits
+        z = self.emb(self.bin(x)) + self.pe
+        for blk in self.blocks: z = blk(z).transpose(1, 2)  # alternate: time steps as tokens, then features as tokens
+        return self.head(z.flatten(1))
+
 # %% ../nbs/05_sequence.ipynb #834b7416
 def pick_device(device:str="auto")->torch.device:
     "CUDA, then MPS, then CPU for 'auto'; otherwise the named device."
@@ -355,18 +491,27 @@ def plot_train_log(log:pd.DataFrame, # from `train_module` (or `SequenceClassifi
     return ax
 
 # %% ../nbs/05_sequence.ipynb #5df1d504
-MODULES = {"lstm": LSTMClassifier, "gru": GRUClassifier, "transformer": TransformerClassifier, "deeplob": DeepLOB, "mlp": MLPClassifier}
+MODULES = {"lstm": LSTMClassifier, "gru": GRUClassifier, "transformer": TransformerClassifier, "deeplob": DeepLOB, "mlp": MLPClassifier,
+           "binctabl": BiNCTABL, "tlob": TLOB}
+BOOK_MODULES = ("deeplob", "binctabl", "tlob")   # the literature's order-book models: they read the raw book columns
 
 def make_module(name:str,           # a key of MODULES
                 n_features:int,     # F
                 n_classes:int,      # K
-                window:int,         # T (the MLP needs it)
+                window:int,         # T (the MLP, BiN-CTABL and TLOB need it)
                 **kwargs,           # architecture arguments of the module
                )->nn.Module:
     "Instantiate one of the sequence modules by name."
     if name not in MODULES: raise MicrosigError(f"unknown module {name!r}; expected one of {list(MODULES)}")
-    if name == "mlp": kwargs = {"window": window, **kwargs}
+    if name in ("mlp", "binctabl", "tlob"): kwargs = {"window": window, **kwargs}
     return MODULES[name](n_features, n_classes, **kwargs)
+
+def _resolve_norm(norm:str,          # 'auto', 'column', 'deeplob', 'none' or None
+                  module:str,        # the module's name
+                 )->str:             # the scaling `_zscore_stats` applies
+    "The input scaling of a module: 'auto' is DeepLOB's shared price/size z-score for DeepLOB, the per-column one otherwise."
+    if norm == "auto": return "deeplob" if module == "deeplob" else "column"
+    return norm
 
 def _zscore_stats(X:np.ndarray, norm:str, chunk:int=1 << 15)->tuple:
     "Per-column mean and scale of training rows (finite values), per column or DeepLOB's shared price / size statistics."
@@ -407,7 +552,7 @@ def _scaled(X, mean:np.ndarray, scale:np.ndarray, chunk:int=1 << 15)->tuple:
 # %% ../nbs/05_sequence.ipynb #ebdf8f7a
 class SequenceClassifier(ClassifierMixin, BaseEstimator):
     "A PyTorch sequence model over windows of the last `window` rows, as a scikit-learn classifier."
-    def __init__(self, module:str="lstm",          # 'lstm', 'gru', 'transformer', 'deeplob' or 'mlp'
+    def __init__(self, module:str="lstm",          # a key of MODULES: 'lstm', 'gru', 'transformer', 'mlp', 'deeplob', 'binctabl', 'tlob'
                  window:int=100,                   # T, rows per window
                  module_kwargs:dict=None,          # architecture arguments (hidden, layers, d_model, ...)
                  epochs:int=10,                    # maximum epochs
@@ -421,7 +566,7 @@ class SequenceClassifier(ClassifierMixin, BaseEstimator):
                  max_train_windows:int=None,       # per-epoch random subset of training windows (bounded CPU runs)
                  max_eval_windows:int=None,        # evenly spaced subset of validation windows for early stopping
                  validation_fraction:float=0.1,    # without eval_set: the last share of fitting rows validates
-                 norm:str="column",                # 'column', 'deeplob' or None
+                 norm:str="auto",                  # 'auto' (DeepLOB: 'deeplob', others: 'column'), 'column', 'deeplob' or None
                  seed:int=0,                       # weights, batch order, dropout
                  device:str="auto",                # 'auto' = CUDA, MPS, CPU
                  amp:bool=True,                    # mixed precision on CUDA
@@ -487,7 +632,9 @@ def fit(self:SequenceClassifier, X,               # (n, F) per-row features in t
     if eval_set is None and self.validation_fraction:
         cut = int(round(n * (1 - self.validation_fraction)))
         runs = runs + (np.arange(n) >= cut)           # the validation tail is a segment of its own
-    self.mean_, self.scale_ = _zscore_stats(X[:cut], self.norm)
+    # rows before `cut` only: the validation tail, and eval_set, are later data the scaler must not see
+    self.norm_ = _resolve_norm(self.norm, self.module)
+    self.mean_, self.scale_ = _zscore_stats(X[:cut], self.norm_)
     Z, self.n_filled_ = _scaled(X, self.mean_, self.scale_)
     yc = self._codes(yo)
     w = None if sample_weight is None else np.asarray(sample_weight, np.float32)
@@ -549,7 +696,7 @@ def _store_save(self:SequenceClassifier, folder):
     "Write the state dict (torch.save), parameters and fitted statistics (JSON) and the training log (parquet)."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.cpu() for k, v in self.module_.state_dict().items()}, folder/"state.pt")
-    fitted = {k: _jsonable(getattr(self, k)) for k in ("classes_", "n_features_in_", "mean_", "scale_", "prior_", "n_filled_", "n_no_window_", "n_train_windows_")}
+    fitted = {k: _jsonable(getattr(self, k)) for k in ("classes_", "n_features_in_", "norm_", "mean_", "scale_", "prior_", "n_filled_", "n_no_window_", "n_train_windows_")}
     if hasattr(self, "feature_names_in_"): fitted["feature_names_in_"] = _jsonable(self.feature_names_in_)
     (folder/"params.json").write_text(json.dumps({k: _jsonable(v) for k, v in self.get_params().items()}, indent=1))
     (folder/"fitted.json").write_text(json.dumps(fitted, indent=1))
@@ -570,7 +717,7 @@ def _store_load(cls:SequenceClassifier, folder):
     return est
 
 # %% ../nbs/05_sequence.ipynb #b5774055
-SEQUENCE_VERSION = "sequence-1"   # bump when a default here changes: it is part of the stored result's key
+SEQUENCE_VERSION = "sequence-2"   # bump when a default here changes: it is part of the stored result's key
 
 def study_segments(split:np.ndarray,   # per-row split labels (04_baselines)
                    index=None,         # bars: the DatetimeIndex, to cut at gaps in the bar clock
@@ -584,7 +731,7 @@ def study_segments(split:np.ndarray,   # per-row split labels (04_baselines)
     return seg
 
 def fit_sequence_models(Xf:np.ndarray,        # (n, F) feature matrix, rows by position
-                        Xb:np.ndarray,        # (n, 4L) raw book columns for DeepLOB, or None
+                        Xb:np.ndarray,        # (n, 4L) raw book columns for the BOOK_MODULES, or None
                         labels:pd.DataFrame,  # 04_baselines labels: split, y_<target> (-1 = none)
                         classes:dict,         # target -> class names (04's info['classes'])
                         targets:list,         # targets to model
@@ -604,7 +751,8 @@ def fit_sequence_models(Xf:np.ndarray,        # (n, F) feature matrix, rows by p
         yf = np.where(y >= 0, y, np.nan)
         K = len(classes[t])
         for name in models:
-            X = Xb if name == "deeplob" else Xf
+            if name in BOOK_MODULES and Xb is None: raise MicrosigError(f"{name} reads the raw book columns: pass Xb (a book dataset)")
+            X = Xb if name in BOOK_MODULES else Xf
             kw = {**params, **((deeplob_params or {}) if name == "deeplob" else {}), "module": name}
             (a, b), (va, vb) = blocks["train"], blocks["val"]
             t0 = time.perf_counter()
