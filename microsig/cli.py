@@ -303,6 +303,7 @@ def _decimate_trace(t:dict, max_points:int, max_cells:int)->dict:
 def decimate_plotly(html:str,              # a figure as plotly's `to_html` writes it
                     max_points:int=4000,   # points kept per trace
                     max_cells:int=60_000,  # cells kept per heatmap
+                    max_figure_points:int=30_000, # points kept in the whole figure, shared by its traces
                    )->str:
     "The figure's HTML with every trace cut to what the eye can see; the layout and config untouched."
     start = html.find("Plotly.newPlot(")
@@ -314,7 +315,10 @@ def decimate_plotly(html:str,              # a figure as plotly's `to_html` writ
         i = skip(i); assert html[i] == ","; i = skip(i + 1)
         data, end = dec.raw_decode(html, i)
     except (ValueError, AssertionError, IndexError): return html  # not the layout plotly writes: leave it be
-    data = [_decimate_trace(t, max_points, max_cells) for t in data]
+    # a figure of many long traces (equity and drawdown of every strategy) would still weigh megabytes at
+    # max_points each: they share one budget, and none falls below a few hundred points
+    per = min(max_points, max(300, max_figure_points // max(len(data), 1)))
+    data = [_decimate_trace(t, per, max_cells) for t in data]
     return html[:i] + json.dumps(data, separators=(",", ":")) + html[end:]
 
 
