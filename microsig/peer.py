@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, subprocess, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd
-from .data import MicrosigError, LobData, time_ns, read_bytes
+from .data import MicrosigError, LobData, time_ns, _read_lines
 from .backtest import run_book_backtest
 
 # %% auto #0
@@ -44,7 +44,7 @@ def transaction_times(files, # capture files of one instrument
     "Each diff-depth message's transaction time, by its final update id."
     out = {}
     for f in files:
-        for i, line in enumerate(read_bytes(f).splitlines()):
+        for i, line in enumerate(_read_lines(f)):          # 00's reader of capture lines
             if b'"depthUpdate"' not in line: continue
             d = json.loads(line[line.index(b" ") + 1:])
             d = d.get("data", d)
