@@ -58,7 +58,7 @@ test: $(STAMP) $(HBT_STAMP) chromium
 	# in order (each reads what the one before stored in runs/), then the pytest files that run chapters or sweeps;
 	# beside them 09 (reads 03's dataset), 08 (its studies run in temporary folders) and the other pytest files (the
 	# session's report fixture among them). Both pytest runs use temporary folders only.
-	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3]|07a|07b|9[01])_'
+	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3][a-z]?|07a|07b|9[01])_'
 	( for nb in 04_baselines 05_sequence 06_calibration 07_backtest; do \
 	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done; \
 	  $(BIN)/python -m pytest -q --durations=15 $(PYTEST_A) ) & chain=$$!; \
