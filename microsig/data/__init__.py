@@ -12,6 +12,7 @@ from .binance import *
 from .bars import *
 from .simulator import *
 from .store import *
+from .lake import *
 from .binance import _lot_size, _read_lines
 from .store import _load_object
 
@@ -20,10 +21,10 @@ from .store import _load_object
 __all__ = ['SOURCES', 'BINANCE_EXEC_LEVELS', 'load_source', 'load_execution_book']
 
 # %% ../../nbs/00s_sources.ipynb #a35253c1
-SOURCES = ("simulator", "lobster", "binance", "ohlcv")
+SOURCES = ("simulator", "lobster", "binance", "ohlcv", "lake")
 
 def load_source(source:str="simulator", # one of SOURCES
-                path=None,              # file(s) for lobster, binance and ohlcv
+                path=None,              # file(s) for lobster, binance and ohlcv; a partition for lake (see `lake_partition`)
                 levels:int=10,          # book levels
                 n_events:int=200_000,   # simulator: number of events
                 seed:int=0,             # simulator: random seed
@@ -37,6 +38,7 @@ def load_source(source:str="simulator", # one of SOURCES
     if path is None: raise MicrosigError(f"source {source!r} needs a path")
     if source == "lobster": return load_lobster(path, levels=levels, root=root)
     if source == "binance": return load_binance(path, levels=levels, root=root)
+    if source == "lake": return read_partition(lake_partition(path, root), levels)
     return load_ohlcv(path, root=root)
 
 # %% ../../nbs/00s_sources.ipynb #b67bafdd
@@ -59,5 +61,6 @@ def load_execution_book(source:str="simulator", # one of the book SOURCES
     if source == "binance":
         return load_binance(path, levels=int(exec_levels or BINANCE_EXEC_LEVELS), root=root)
     if source == "simulator": return simulate_lob(n_events, levels=levels, seed=seed, mode=mode, signal=signal)
+    if source == "lake": return read_partition(lake_partition(path, root))   # every level the partition stores
     if source not in SOURCES: raise MicrosigError(f"unknown source {source!r}; expected one of {SOURCES}")
     raise MicrosigError(f"source {source!r} has no order book to execute on")

@@ -38,6 +38,10 @@ def source_files(source:str,   # one of SOURCES
         msg, ob, _ = lobster_files(resolve_data_path(path, root), levels)
         return [msg, ob]
     if source == "binance": return binance_files(path, root)
+    if source == "lake":
+        from microsig.data.lake import lake_partition   # the lake builds on the store's runs folder
+        part = lake_partition(path, root)
+        return sorted(part.glob("*.parquet")) + [part/"meta.json"]
     return [resolve_data_path(path, root)]
 
 def data_fingerprint(source:str="simulator", # one of SOURCES
