@@ -303,6 +303,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'microsig.cli.Progress.line': ('cli.html#progress.line', 'microsig/cli.py'),
                               'microsig.cli._api_markdown': ('cli.html#_api_markdown', 'microsig/cli.py'),
                               'microsig.cli._by_target': ('cli.html#_by_target', 'microsig/cli.py'),
+                              'microsig.cli._catalogue_text': ('cli.html#_catalogue_text', 'microsig/cli.py'),
                               'microsig.cli._chosen': ('cli.html#_chosen', 'microsig/cli.py'),
                               'microsig.cli._clock': ('cli.html#_clock', 'microsig/cli.py'),
                               'microsig.cli._copy_for_book': ('cli.html#_copy_for_book', 'microsig/cli.py'),

@@ -8,7 +8,7 @@ import argparse, hashlib, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
 from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL, runs_dir,
-                           data_fingerprint, code_version as data_code_version)
+                           data_fingerprint, code_version as data_code_version, ingest, catalogue)
 from .experiments import read_study, check_parameters, run_tracked, parse_overrides, sweep_main, tracking_client
 
 # %% auto #0
@@ -766,6 +766,19 @@ def report(params=None,       # the folder of study YAML files (default: params/
     log(f"book: {index}")
     return index
 
+# %% ../nbs/90_cli.ipynb #5582d0a3
+def _catalogue_text(rows:pd.DataFrame, # catalogue rows (`catalogue`, or what `ingest` returns)
+                    extra=(),          # further columns to show, e.g. the ingest's status
+                   )->str:
+    "The lake's catalogue as a terminal table: symbol x date, rows, time span, levels, quality counts."
+    if rows is None or not len(rows): return "the lake is empty"
+    cols = [c for c in ["source", "symbol", "date", "rows", "trades", "start", "end", "levels", "crossed_rows", "locked_rows",
+                        "mb", *extra, "error"] if c in rows.columns]
+    t = rows[cols].copy()
+    for c in ("start", "end"):
+        if c in t: t[c] = pd.to_datetime(t[c].dropna().str[:26].str.replace("T", " ")).reindex(t.index).dt.strftime("%H:%M:%S")
+    return t.fillna("").to_string(index=False)
+
 # %% ../nbs/90_cli.ipynb #ecf008ee
 def _parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="microsig", description="microsig: market-microstructure research lab")
@@ -789,6 +802,15 @@ def _parser()->argparse.ArgumentParser:
     f.add_argument("--levels", nargs="*", type=int, default=[1, 5, 10])
     f.add_argument("--dest", help="data directory (default: $MICROSIG_DATA_DIR or ./data)")
     f.add_argument("--base-url", default=LOBSTER_SAMPLE_URL)
+    i = d.add_parser("ingest", help="ingest raw files or folders into the lake (Parquet, one partition per symbol-day)")
+    i.add_argument("sources", nargs="+", help="files or folders; relative paths look in the data directory")
+    i.add_argument("--to", dest="lake", help="the lake folder (default: $MICROSIG_LAKE, else runs/lake)")
+    i.add_argument("--levels", type=int, help="book levels to keep (default: each loader's)")
+    i.add_argument("--workers", type=int, default=1, help="local Dask worker processes (default 1: no cluster)")
+    i.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    i.add_argument("--force", action="store_true", help="ingest even the units whose files did not change")
+    ls = d.add_parser("ls", help="the lake's catalogue: symbol x date, rows, time span, levels, quality counts")
+    ls.add_argument("lake", nargs="?", help="the lake folder (default: $MICROSIG_LAKE, else runs/lake)")
     b = sub.add_parser("bench", help="run a benchmark from bench/ and print its figures")
     b.add_argument("name", help="a script of bench/ without .py: data, features, models, backtest, peer, sweep")
     return p
@@ -809,7 +831,15 @@ def main(argv=None):
                                 overrides=parse_overrides(a.parameter), tracking_uri=a.tracking_uri, project=a.project): print(nb)
         elif a.cmd == "report": report(run=not a.no_run, workers=a.workers, project=a.project)
         elif a.cmd == "data":
-            for f in fetch_lobster_sample(a.tickers or None, a.levels, a.dest, a.base_url): print(f)
+            if a.data_cmd == "fetch":
+                for f in fetch_lobster_sample(a.tickers or None, a.levels, a.dest, a.base_url): print(f)
+            elif a.data_cmd == "ingest":
+                rows = ingest(a.sources, a.lake, levels=a.levels, workers=a.workers, scheduler=a.scheduler, force=a.force,
+                              errors="report")
+                print(_catalogue_text(rows, ["status"]))
+                for r in rows.attrs["left_out"].itertuples(): print(f"left out {r.file}: {r.why}")
+                if (rows["status"] == "failed").any(): return 1
+            else: print(_catalogue_text(catalogue(a.lake)))
         elif a.cmd == "bench":
             script = project_dir()/"bench"/f"{a.name}.py"
             if not script.exists(): raise MicrosigError(f"{script}: no such benchmark")
