@@ -4,10 +4,10 @@
 
 # %% ../../nbs/00l_lake.ipynb #1e96c796
 from __future__ import annotations
-import hashlib, importlib, json, os, re, shutil, uuid
+import hashlib, importlib, inspect, json, os, re, shutil, uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np, pandas as pd, pyarrow as pa, pyarrow.dataset as ds
+import numpy as np, pandas as pd, pyarrow as pa, pyarrow.dataset as ds, pyarrow.parquet as pq
 from .core import LobData, MicrosigError, MissingDataError, bad_input, book_quality, resolve_data_path
 from .store import runs_dir
 
@@ -55,9 +55,11 @@ def load_unit(unit:SourceUnit)->LobData:
     fn, _ = _loader(unit.kind)
     how = LOADERS[unit.kind][2]
     files = [str(f) for f in unit.files]
-    if how == "one": return fn(files[0], **unit.options)
-    if how == "list": return fn(files, **unit.options)
-    return fn(*files, **unit.options)
+    # the lake is the parsed copy: filling the loaders' own parquet cache as well would store every day twice
+    kw = {**unit.options, **({"cache": False} if "cache" in inspect.signature(fn).parameters else {})}
+    if how == "one": return fn(files[0], **kw)
+    if how == "list": return fn(files, **kw)
+    return fn(*files, **kw)
 
 # %% ../../nbs/00l_lake.ipynb #1a388cac
 _LOBSTER = re.compile(r"^(?P<key>[^_]+_\d{4}-\d{2}-\d{2})_\d+_\d+_(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(\.gz)?$")
@@ -205,7 +207,7 @@ def write_partition(lob:LobData,      # one day of one symbol
     tmp = lake/".tmp"/uuid.uuid4().hex; tmp.mkdir(parents=True)
     try:
         for name, df in zip(_TABLES, (lob.book, lob.trades, lob.events, lob.ticker)):
-            if df is not None: df.to_parquet(tmp/f"{name}.parquet", compression="zstd")
+            if df is not None: df.to_parquet(tmp/f"{name}.parquet", compression="lz4")
         meta = {**lob.meta, "lake": {"version": LAKE_VERSION, "source": source, **provenance}}
         (tmp/"meta.json").write_text(json.dumps(meta, indent=1, default=str))
         _place(tmp, final)
@@ -333,7 +335,7 @@ def read_partition(folder,        # a partition folder
     "One partition back as LobData, exactly as it was written."
     folder = Path(folder)
     if not (folder/"meta.json").exists(): raise MissingDataError(f"{folder}: not a lake partition (no meta.json)")
-    t = {n: pd.read_parquet(folder/f"{n}.parquet") if (folder/f"{n}.parquet").exists() else None for n in _TABLES}
+    t = {n: pq.read_table(folder/f"{n}.parquet").to_pandas() if (folder/f"{n}.parquet").exists() else None for n in _TABLES}
     lob = LobData(t["book"], t["trades"], t["events"], json.loads((folder/"meta.json").read_text()), t["ticker"])
     return lob if levels is None else lob.top(int(levels))
 
