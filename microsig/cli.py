@@ -8,13 +8,14 @@ import argparse, hashlib, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
 from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL, runs_dir,
-                           data_fingerprint, code_version as data_code_version, ingest, catalogue)
+                           data_fingerprint, code_version as data_code_version, ingest, catalogue,
+                           lake_dir)
 from .experiments import read_study, check_parameters, run_tracked, parse_overrides, sweep_main, tracking_client
 
 # %% auto #0
-__all__ = ['project_dir', 'load_study', 'missing_data', 'quiet_kernels', 'Progress', 'chapter_keys', 'run_study',
+__all__ = ['SOURCE_NOTES', 'project_dir', 'load_study', 'missing_data', 'quiet_kernels', 'Progress', 'chapter_keys', 'run_study',
            'decimate_plotly', 'headline', 'study_summary', 'synthesis', 'reproducibility', 'lift_table', 'lift_figure',
-           'conclusion', 'build_book', 'screenshot_pages', 'report', 'main']
+           'conclusion', 'data_page', 'build_book', 'screenshot_pages', 'report', 'main']
 
 # %% ../nbs/90_cli.ipynb #475b10e1
 def project_dir(project=None, # a microsig checkout (`--project`); wins over the lookup
@@ -430,10 +431,11 @@ def study_summary(study:dict, # a loaded study
     return "\n".join(lines)
 
 # %% ../nbs/90_cli.ipynb #32a409ad
-def _toc(studies:list, method:bool)->str:
-    "The book's table of contents: method, the studies (each one's chapters folded under its summary), synthesis."
+def _toc(studies:list, method:bool, data:bool=False)->str:
+    "The book's table of contents: method, the data, the studies (each one's chapters folded under its summary), synthesis."
     parts = []
     if method: parts.append({"caption": "Method", "chapters": [{"glob": "method/*"}]})
+    if data: parts.append({"caption": "Data", "chapters": [{"file": "data"}]})
     ch = []
     for s in studies:
         ch.append({"file": f"studies/{s['name']}/summary"})
@@ -634,6 +636,53 @@ def conclusion(studies:list, out=None)->str:
             "a lift is evidence only where the model chosen on validation keeps it, and a trade only after costs.")
     return head + "\n\n" + "\n".join(lines)
 
+# %% ../nbs/90_cli.ipynb #6df4ccd0
+SOURCE_NOTES = {  # what each source family is, for the data chapter
+    "lobster": "NASDAQ books rebuilt from ITCH by LOBSTER: message and order-book files, one pair per ticker-day.",
+    "binance": "Binance websocket captures: the L2 book rebuilt from a REST snapshot and the diff-depth stream, with trades and the venue's bookTicker.",
+    "databento": "CME Globex through Databento's DBN files: market-by-order rebuilt into a book, or MBP/TBBO/trades read as recorded.",
+    "tardis": "Tardis.dev downloadable CSVs: book snapshots, incremental L2 or quotes, with trades.",
+    "equity": "US consolidated equity ticks (AlgoSeek via QuantConnect): one-sided quote updates carried forward into a best bid and offer, with trades.",
+    "bitstamp": "Bitstamp's order-level log: orders created, changed and deleted, rebuilt into a book and checked against the log's own snapshots.",
+}
+
+def _flat_counts(q:dict, prefix:str="")->dict:
+    "The numeric entries of a (nested) quality report, as dotted names."
+    out = {}
+    for k, v in (q or {}).items():
+        if isinstance(v, dict): out.update(_flat_counts(v, f"{prefix}{k}."))
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool): out[f"{prefix}{k}"] = v
+    return out
+
+def data_page(lake=None, # the lake folder (see `lake_dir`)
+             )->str:
+    "The book's data chapter: the lake's catalogue, then each source's quality report (its loader's counts), unit by unit."
+    cat = catalogue(lake)
+    lines = ["# Data", "", "Every raw file of the data directory that is an order book or its trades is ingested into the lake "
+             "(`microsig data ingest`, chapter 00l): one partition per source, symbol and day, read back by the studies. "
+             "The catalogue is the lake as this build left it; the quality reports are each loader's counts, unit by unit "
+             "(a unit is the files one loader reads together), and nothing a loader removed goes uncounted.", ""]
+    if not len(cat): return "\n".join(lines + ["The lake is empty in this build: no raw data was found."]) + "\n"
+    t = cat.assign(start=lambda d: d["start"].str[11:19], end=lambda d: d["end"].str[11:19]).drop(columns=["path"])
+    t = t.rename(columns={"crossed_rows": "crossed", "locked_rows": "locked", "one_sided_rows": "one-sided", "mb": "MB"})
+    lines += ["## Catalogue", "", f"{len(cat)} partitions, {cat['rows'].sum():,} book rows, {cat['mb'].sum():.1f} MB on disk.", "",
+              _md_table(t.set_index("source").drop(columns=["files"]), floatfmt=".2f"), "", "## Quality, source by source", ""]
+    for src, g in cat.groupby("source"):
+        kind = src.split("-")[0]
+        units = {}
+        for p in g["path"]:
+            m = json.loads((Path(p)/"meta.json").read_text())
+            u = units.setdefault(m["lake"]["unit"], {"files": ", ".join(Path(f["path"]).name for f in m["lake"]["files"]),
+                                                     "days": 0, **_flat_counts(m.get("stats")),
+                                                     **_flat_counts(m.get("unit_quality"))})
+            u["days"] += 1
+        q = pd.DataFrame(list(units.values())).set_index("files")
+        q = q.loc[:, (q != 0).any()]            # a count that is zero for every unit is stated once, below
+        zero = sorted(set(k for u in units.values() for k, v in u.items() if k not in q.columns and k != "files"))
+        lines += [f"### {src}", "", SOURCE_NOTES.get(kind, ""), "", _md_table(q, floatfmt=".4g"), ""]
+        if zero: lines += [f"Zero in every unit: {', '.join(zero)}.", ""]
+    return "\n".join(lines) + "\n"
+
 # %% ../nbs/90_cli.ipynb #53760b10
 def build_book(ran:list,       # (study, executed notebooks) pairs
                book=None,      # the book folder (default: book/ at the project root)
@@ -641,6 +690,7 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
                log=print,
                out=None,       # the runs folder the studies stored their results in
                method_study:str="synthetic", # whose executed chapters document the method
+               lake=None,      # the lake whose catalogue the data chapter shows (None: no data chapter)
               )->Path:
     "Write the method, results, synthesis and reproducibility pages and build the book with warnings as errors."
     book = Path(book or project_dir()/"book")
@@ -662,7 +712,9 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
             f"# {s['title']}\n\nThis study did not run in this build of the report.\n\n**Why:** {why}\n\n"
             f"{s['description']}\n\nRun it with `microsig run params/{s['name']}.yaml` once its data is in place "
             "(see `data/README.md`), then `microsig report`.\n")
-    (book/"_toc.yml").write_text(_toc(studies, method=(book/"method").exists()))
+    (book/"data.md").unlink(missing_ok=True)
+    if lake is not None: (book/"data.md").write_text(data_page(lake))
+    (book/"_toc.yml").write_text(_toc(studies, method=(book/"method").exists(), data=lake is not None))
     # plotly.js once for the whole book (pages embed only their figures' data; _config.yml loads it on every page)
     import plotly
     (book/"_static").mkdir(exist_ok=True)
@@ -737,6 +789,14 @@ def report(params=None,       # the folder of study YAML files (default: params/
     studies = [load_study(p, root/"nbs") for p in sorted(Path(params or root/"params").glob("*.yaml"))]
     skipped = [(s, f"data not found in {data_dir()}: {', '.join(m)}") for s in studies if (m := missing_data(s))]
     todo = [s for s in studies if not missing_data(s)]
+    lake = lake_dir()
+    if run and data_dir().is_dir():
+        # every raw book source into the lake first: the data chapter's catalogue, and the partitions lake studies read
+        t0 = time.time(); rows = ingest(data_dir(), lake, workers=max(1, workers), errors="report")
+        n = rows["status"].value_counts().to_dict() if len(rows) else {}
+        log(f"lake {lake}: {n.get('written', 0)} partitions written, {n.get('unchanged', 0)} unchanged, "
+            f"{n.get('failed', 0)} source units failed ({time.time() - t0:.0f} s)")
+        for r in rows[rows["status"] == "failed"].itertuples() if n.get("failed") else []: log(f"  ingest failed: {r.files}: {r.error}")
     results = {}
     if not run: results = {s["name"]: [Path(out or runs_dir())/s["name"]/f"{c}.ipynb" for c in s["chapters"]] for s in todo}
     elif workers <= 1:
@@ -758,7 +818,8 @@ def report(params=None,       # the folder of study YAML files (default: params/
     ran = [(s, results[s["name"]]) for s in todo if not isinstance(results[s["name"]], Exception)]
     failed = [(s, f"{type(r).__name__}: {str(r)[:2000]}") for s in todo if isinstance(r := results[s["name"]], Exception)]
     for s, why in skipped: log(f"skipped {s['name']}: {why}")
-    index = build_book(ran, book=book or root/"book", absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log, out=out)
+    index = build_book(ran, book=book or root/"book", absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log, out=out,
+                       lake=lake if (lake/"_ingested").is_dir() else None)
     screenshot_pages(index.parent, [s["name"] for s, _ in ran], log=log)
     for s, why in failed: log(f"FAILED {s['name']}: {why}")
     if failed: raise MicrosigError(f"{len(failed)} stud{'y' if len(failed) == 1 else 'ies'} failed: {[s['name'] for s, _ in failed]}")

@@ -443,6 +443,7 @@ def simulate_lob(n_events:int,          # number of events
                  mode:str="queue",      # "queue" (Cont-Stoikov-Talreja dynamics) or "martingale" (the null model)
                  date:str="2000-01-03", # the (fictitious) trading day
                  tz:str="America/New_York", # exchange time zone
+                 symbol:str="SIM",      # the instrument's name
                  **kwargs,              # further parameters of `simulate_arrays` (rates, tick_size, ...)
                 )->LobData:
     "An event-level simulated order book as `LobData` (events included)."
@@ -458,7 +459,7 @@ def simulate_lob(n_events:int,          # number of events
     ex = np.flatnonzero(a["type"] == 4)
     trades = pd.DataFrame({"price": a["price"][ex] * tick, "size": a["size"][ex], "side": (-a["direction"][ex]).astype("int8"),
                            "type": events["type"].to_numpy()[ex], "order_id": a["order_id"][ex], "event_row": ex}, index=idx[ex])
-    meta = {"symbol": "SIM", "venue": "simulator", "date": date, "levels": levels, "tick_size": tick, "lot_size": 1, "tz": tz,
-            "source": "simulator", "files": [], "mode": mode, "signal": signal, "seed": seed, "n_events": n_events}
+    meta = {"symbol": symbol, "instrument": symbol, "venue": "simulator", "date": date, "levels": levels, "tick_size": tick,
+            "lot_size": 1, "multiplier": 1, "tz": tz, "source": "simulator", "files": [], "mode": mode, "signal": signal, "seed": seed, "n_events": n_events}
     meta["quality"] = book_quality(book)
     return LobData(book, trades, events, meta)
