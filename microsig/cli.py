@@ -783,14 +783,17 @@ def report(params=None,       # the folder of study YAML files (default: params/
            workers:int=1,     # studies run side by side in this many processes (chapters use one core each)
            log=print,
            project=None,      # the microsig checkout (default: see `project_dir`)
+           ingest_data:bool=True, # ingest the whole data directory into the lake first (the data chapter's catalogue)
           )->Path:
     "Run every study whose data is present, say which were skipped and why, build the book."
     root = project_dir(project)
     studies = [load_study(p, root/"nbs") for p in sorted(Path(params or root/"params").glob("*.yaml"))]
     skipped = [(s, f"data not found in {data_dir()}: {', '.join(m)}") for s in studies if (m := missing_data(s))]
     todo = [s for s in studies if not missing_data(s)]
-    lake = lake_dir()
-    if run and data_dir().is_dir():
+    # the studies' chapters find the lake through the environment: beside their runs when `out` is given
+    lake = lake_dir(Path(out)/"lake" if out and not os.environ.get("MICROSIG_LAKE") else None)
+    os.environ["MICROSIG_LAKE"] = str(lake)
+    if run and ingest_data and data_dir().is_dir():
         # every raw book source into the lake first: the data chapter's catalogue, and the partitions lake studies read
         t0 = time.time(); rows = ingest(data_dir(), lake, workers=max(1, workers), errors="report")
         n = rows["status"].value_counts().to_dict() if len(rows) else {}

@@ -41,7 +41,7 @@ def report_book(tmp_path_factory):
         (params/p.name).write_text(yaml.safe_dump(s))
     (params/"missing.yaml").write_text("title: data not here\nchapters: [00_data]\nrequires: [lobster/NOPE_message_10.csv]\n")
     lines = []
-    index = report(params=params, book=book, out=tmp/"runs", log=lines.append, workers=2)
+    index = report(params=params, book=book, out=tmp/"runs", log=lines.append, workers=2, ingest_data=False)
     html = book/"_build"/"html"
     ran = sorted(p.parent.name for p in (html/"studies").glob("*/00_data.html"))
     return {"index": index, "html": html, "book": book, "ran": ran, "lines": lines, "tmp": tmp, "params": params}
