@@ -335,10 +335,10 @@ def average_true_range(bars:pd.DataFrame, # OHLC bars
     return tr.rolling(window, min_periods=window).mean().rename("atr")
 
 # %% ../nbs/07_backtest.ipynb #3b46ba51
-_CALENDARS = {"crypto": (365, pd.Timedelta("24h")), "equity": (252, pd.Timedelta("6.5h"))}
+_CALENDARS = {"crypto": (365, pd.Timedelta("24h")), "equity": (252, pd.Timedelta("6.5h")), "futures": (252, pd.Timedelta("23h"))}
 
 def periods_per_year(bar="5min",          # bar length: '1min', '5min', '1h', '1D', a Timedelta
-                     calendar:str="crypto", # 'crypto' (24/7, 365 days) or 'equity' (252 sessions of 6.5 hours)
+                     calendar:str="crypto", # 'crypto' (24/7, 365 days), 'equity' (252 sessions of 6.5 hours), 'futures' (252 of 23 hours, CME)
                     )->float:               # bars per year
     "Annualisation factor: bars per year for a 24/7 market or a 6.5-hour equity session."
     if calendar not in _CALENDARS: raise MicrosigError(f"calendar must be one of {list(_CALENDARS)}, got {calendar!r}")

@@ -4,6 +4,7 @@
 
 # %% ../../nbs/00s_sources.ipynb #86ceac73
 from __future__ import annotations
+import json
 import pandas as pd
 # the package's entry: every source module's names, importable from `microsig.data` whichever module defines them
 from .core import *
@@ -18,7 +19,8 @@ from .store import _load_object
 
 
 # %% auto #0
-__all__ = ['SOURCES', 'BINANCE_EXEC_LEVELS', 'load_source', 'load_execution_book']
+__all__ = ['SOURCES', 'KIND_CALENDAR', 'BINANCE_EXEC_LEVELS', 'load_source', 'source_kind', 'source_calendar',
+           'load_execution_book']
 
 # %% ../../nbs/00s_sources.ipynb #a35253c1
 SOURCES = ("simulator", "lobster", "binance", "ohlcv", "lake")
@@ -40,6 +42,22 @@ def load_source(source:str="simulator", # one of SOURCES
     if source == "binance": return load_binance(path, levels=levels, root=root)
     if source == "lake": return read_partition(lake_partition(path, root), levels)
     return load_ohlcv(path, root=root)
+
+# %% ../../nbs/00s_sources.ipynb #d0c698f3
+KIND_CALENDAR = {"lobster": "equity", "equity": "equity", "simulator": "equity", "databento": "futures",
+                 "binance": "crypto", "tardis": "crypto", "bitstamp": "crypto", "ohlcv": "crypto"}
+
+def source_kind(source:str="simulator", # one of SOURCES
+                path=None,              # for 'lake': the partition (see `lake_partition`)
+                root=None,              # data directory
+               )->str:
+    "The kind of the study's raw data: the source itself, or for a lake partition the source it was ingested from."
+    if source != "lake": return source
+    return json.loads((lake_partition(path, root)/"meta.json").read_text())["lake"]["kind"]
+
+def source_calendar(source:str="simulator", path=None, root=None)->str:
+    "The trading calendar of the study's data: 'equity' (6.5-hour sessions), 'futures' (23-hour) or 'crypto' (24/7)."
+    return KIND_CALENDAR[source_kind(source, path, root)]
 
 # %% ../../nbs/00s_sources.ipynb #b67bafdd
 BINANCE_EXEC_LEVELS = 100  # Binance book levels for execution: see the table above
