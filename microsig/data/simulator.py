@@ -106,6 +106,7 @@ def _next_bid_nb(q, bb, queue_p):  # grid, emptied best-bid index, geometric p o
     return j
 
 
+# %% ../../nbs/00h_simulator.ipynb #94a462bf
 @njit(cache=True)
 def _queue_nb(seed,  # RNG seed
               rate,  # events per second of the Poisson clock
@@ -207,7 +208,7 @@ def _queue_nb(seed,  # RNG seed
             ba -= shift
         _write_book_nb(q, bb, ba, base, tick_size, book, n)
 
-
+# %% ../../nbs/00h_simulator.ipynb #953ba387
 @njit(cache=True)
 def _martingale_nb(seed,  # RNG seed
                    rate,  # events per second of the Poisson clock
