@@ -481,6 +481,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'microsig.data.store.source_files': ('store.html#source_files', 'microsig/data/store.py')},
             'microsig.data.tardis': { 'microsig.data.tardis._bad_numbers': ('tardis.html#_bad_numbers', 'microsig/data/tardis.py'),
                                       'microsig.data.tardis._clock': ('tardis.html#_clock', 'microsig/data/tardis.py'),
+                                      'microsig.data.tardis._line': ('tardis.html#_line', 'microsig/data/tardis.py'),
                                       'microsig.data.tardis._meta': ('tardis.html#_meta', 'microsig/data/tardis.py'),
                                       'microsig.data.tardis._rebuild_l2_nb': ('tardis.html#_rebuild_l2_nb', 'microsig/data/tardis.py'),
                                       'microsig.data.tardis._snapshot_columns': ( 'tardis.html#_snapshot_columns',

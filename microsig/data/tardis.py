@@ -37,8 +37,12 @@ def tardis_kind(path,        # the file, for the error message
     raise bad_input(path, 1, f"header {header.strip()[:120]!r} is not a Tardis incremental_book_L2, book_snapshot_N, "
                              "quotes or trades header")
 
-# %% ../../nbs/00c_tardis.ipynb #113443f5
+# %% ../../nbs/00c_tardis.ipynb #97d1d695
 _TEXT_COLUMNS = ("exchange", "symbol", "is_snapshot", "side", "id")
+
+def _line(df:pd.DataFrame, i:int)->int:
+    "The file line of the frame's i-th row (the header is line 1; rows of other symbols keep their numbers)."
+    return int(df.index[i]) + 2
 
 def _bad_numbers(path, df:pd.DataFrame, col:str, allow_empty:bool)->np.ndarray:
     "The column as float64; raise naming the first row whose field is not a number (or empty where it may not be)."
@@ -49,15 +53,15 @@ def _bad_numbers(path, df:pd.DataFrame, col:str, allow_empty:bool)->np.ndarray:
     elif allow_empty: bad[:] = False
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise bad_input(path, i + 2, f"field {col!r} is not a number: {s.iloc[i]!r}")
+        raise bad_input(path, _line(df, i), f"field {col!r} is not a number: {s.iloc[i]!r}")
     return v
 
-def _clock(path, t:np.ndarray, name:str, backwards:str, counts:dict)->np.ndarray:
+def _clock(path, df:pd.DataFrame, t:np.ndarray, name:str, backwards:str, counts:dict)->np.ndarray:
     "Microsecond times checked to be non-decreasing, or clamped to their running maximum (counted)."
     back = np.flatnonzero(np.diff(t) < 0)
     if back.size and backwards == "raise":
         r = int(back[0]) + 1
-        raise bad_input(path, r + 2, f"{name} goes backwards ({t[r]} after {t[r - 1]}); "
+        raise bad_input(path, _line(df, r), f"{name} goes backwards ({t[r]} after {t[r - 1]}); "
                                      "pass backwards='clamp' to keep the file's order")
     if back.size:
         counts["clock_backwards_rows"] = counts.get("clock_backwards_rows", 0) + int((t < np.maximum.accumulate(t)).sum())
@@ -97,7 +101,7 @@ def read_tardis_csv(path,                 # a Tardis CSV, plain or gzip
     num = {c: _bad_numbers(path, df, c, empty_ok) for c in cols[4:] if c not in _TEXT_COLUMNS}
     us = {c: v.astype(np.int64) for c, v in ts.items()}
     main, other = ("timestamp", "local_timestamp") if clock == "exchange" else ("local_timestamp", "timestamp")
-    t = _clock(path, us[main], main, backwards, counts)
+    t = _clock(path, df, us[main], main, backwards, counts)
     return {"kind": kind, "depth": depth, "frame": df, "num": num, "time": t * 1000, "other_ns": us[other] * 1000,
             "other": "local_ns" if clock == "exchange" else "exchange_ns", "exchange": str(exchanges[0]),
             "symbol": str(df["symbol"].iloc[0]), "counts": counts, "path": str(path)}
@@ -111,14 +115,15 @@ def _rebuild_l2_nb(side,    # int8 per row: 0 bid, 1 ask
                    last,    # bool per row: the last row of its message
                    levels,  # book levels to write
                   ):
-    "Top-`levels` book after each message (ask_px, ask_sz, bid_px, bid_sz per level), the source row of each, and counts."
+    "Top-`levels` book after each message, one column per emitted book (ask_px, ask_sz, bid_px, bid_sz per level), its source row, and counts."
     n = side.size
     cap = 256
     key = np.empty((2, cap)); qty = np.empty((2, cap)); m = np.zeros(2, np.int64)
     n_out = 0
     for i in range(n): n_out += last[i]
-    out = np.full((n_out, 4 * levels), np.nan)
-    for c in range(1, 4 * levels, 2): out[:, c] = 0.0
+    # transposed (a row per book column) so that out.T is the Fortran-ordered block pandas wraps without a copy
+    out = np.full((4 * levels, n_out), np.nan)
+    for c in range(1, 4 * levels, 2): out[c, :] = 0.0
     rows = np.empty(n_out, np.int64)
     k = 0; started = False; prev_snap = False
     skipped = 0; resets = 0; unknown = 0; zero_snap = 0
@@ -150,19 +155,20 @@ def _rebuild_l2_nb(side,    # int8 per row: 0 bid, 1 ask
         # a snapshot continuing in the next row is not complete yet
         if last[i] and not (snap[i] and i + 1 < n and snap[i + 1]):
             for l in range(min(levels, m[1])):
-                out[k, 4 * l] = -key[1, m[1] - 1 - l]; out[k, 4 * l + 1] = qty[1, m[1] - 1 - l]
+                out[4 * l, k] = -key[1, m[1] - 1 - l]; out[4 * l + 1, k] = qty[1, m[1] - 1 - l]
             for l in range(min(levels, m[0])):
-                out[k, 4 * l + 2] = key[0, m[0] - 1 - l]; out[k, 4 * l + 3] = qty[0, m[0] - 1 - l]
+                out[4 * l + 2, k] = key[0, m[0] - 1 - l]; out[4 * l + 3, k] = qty[0, m[0] - 1 - l]
             rows[k] = i; k += 1
-    return out[:k], rows[:k], np.array([skipped, resets, unknown, zero_snap])
+    res = out[:, :k] if k == n_out else out[:, :k].copy()
+    return res, rows[:k], np.array([skipped, resets, unknown, zero_snap])
 
 # %% ../../nbs/00c_tardis.ipynb #86f73caa
 def message_ends(local_us:np.ndarray, # arrival times, one per row
                  time_us:np.ndarray,  # exchange times, one per row
                 )->np.ndarray:
-    "True on the last row of each run of rows sharing both times: the rows of one exchange message."
+    "True on the last row of each run of rows linked by a shared arrival time or a shared exchange time."
     last = np.ones(len(local_us), bool)
-    last[:-1] = (local_us[1:] != local_us[:-1]) | (time_us[1:] != time_us[:-1])
+    last[:-1] = (local_us[1:] != local_us[:-1]) & (time_us[1:] != time_us[:-1])
     return last
 
 def rebuild_l2(r:dict,        # `read_tardis_csv` of an incremental_book_L2 file
@@ -173,14 +179,14 @@ def rebuild_l2(r:dict,        # `read_tardis_csv` of an incremental_book_L2 file
     side_txt, snap_txt = df["side"].to_numpy(object), df["is_snapshot"].astype(str).str.lower().to_numpy(object)
     for col, vals, ok in (("side", side_txt, ("bid", "ask")), ("is_snapshot", snap_txt, ("true", "false"))):
         bad = np.flatnonzero(~np.isin(vals, ok))
-        if bad.size: raise bad_input(path, int(bad[0]) + 2, f"{col} must be one of {ok}, got {vals[bad[0]]!r}")
+        if bad.size: raise bad_input(path, _line(df, int(bad[0])), f"{col} must be one of {ok}, got {vals[bad[0]]!r}")
     price, amount = num["price"], num["amount"]
     bad = np.flatnonzero(~(price > 0) | ~(amount >= 0))
     if bad.size:
-        i = int(bad[0]); raise bad_input(path, i + 2, f"price must be > 0 and amount >= 0, got price {price[i]}, amount {amount[i]}")
+        i = int(bad[0]); raise bad_input(path, _line(df, i), f"price must be > 0 and amount >= 0, got price {price[i]}, amount {amount[i]}")
     last = message_ends(df["local_timestamp"].to_numpy(np.int64), df["timestamp"].to_numpy(np.int64))
     out, rows, c = _rebuild_l2_nb((side_txt == "ask").astype(np.int8), price, amount, snap_txt == "true", last, int(levels))
-    book = pd.DataFrame(out, columns=book_columns(int(levels)), index=_utc(r["time"][rows]))
+    book = pd.DataFrame(out.T, columns=book_columns(int(levels)), index=_utc(r["time"][rows]), copy=False)
     book[r["other"]] = r["other_ns"][rows]
     counts = {"l2_rows": int(len(df)), "l2_messages": int(len(rows)), "updates_before_first_snapshot": int(c[0]),
               "book_resets": int(c[1]), "removals_of_unknown_levels": int(c[2]), "zero_amount_snapshot_levels": int(c[3])}
@@ -216,10 +222,10 @@ def tardis_trades(r:dict, # `read_tardis_csv` of a trades file
     df, path, num = r["frame"], r["path"], r["num"]
     side_txt = df["side"].astype(str).str.lower().to_numpy(object)
     bad = np.flatnonzero(~np.isin(side_txt, list(_SIDES)))
-    if bad.size: raise bad_input(path, int(bad[0]) + 2, f"side must be buy, sell or unknown, got {side_txt[bad[0]]!r}")
+    if bad.size: raise bad_input(path, _line(df, int(bad[0])), f"side must be buy, sell or unknown, got {side_txt[bad[0]]!r}")
     bad = np.flatnonzero(~(num["price"] > 0) | ~(num["amount"] > 0))
     if bad.size:
-        i = int(bad[0]); raise bad_input(path, i + 2, f"price and amount must be > 0, got {num['price'][i]}, {num['amount'][i]}")
+        i = int(bad[0]); raise bad_input(path, _line(df, i), f"price and amount must be > 0, got {num['price'][i]}, {num['amount'][i]}")
     ids = df["id"].fillna("").astype(str)
     numeric = bool(ids.str.fullmatch(r"\d{1,18}").all())
     side = np.select([side_txt == "buy", side_txt == "sell"], [1, -1], 0).astype(np.int8)
@@ -263,8 +269,11 @@ def _meta(book_r, trade_r, book, trades, levels, files, quality)->dict:
     "The LobData meta of a Tardis load."
     first = book_r or trade_r
     t0 = book.index[0] if len(book) else trades.index[0]
-    sizes = np.concatenate([book[[c for c in book.columns if "_sz_" in c]].to_numpy().ravel(), trades["size"].to_numpy()])
-    prices = np.concatenate([book[[c for c in book.columns if "_px_" in c]].to_numpy().ravel(), trades["price"].to_numpy()])
+    # every level of the first rows and the touch of all rows: a day of 25-level books would be 10^8 prices
+    px = [c for c in book.columns if "_px_" in c]; sz = [c.replace("_px_", "_sz_") for c in px]
+    head = book.iloc[:10_000]
+    prices = np.concatenate([head[px].to_numpy().ravel(), book["ask_px_1"].to_numpy(), book["bid_px_1"].to_numpy(), trades["price"].to_numpy()])
+    sizes = np.concatenate([head[sz].to_numpy().ravel(), book["ask_sz_1"].to_numpy(), book["bid_sz_1"].to_numpy(), trades["size"].to_numpy()])
     return {"symbol": first["symbol"], "instrument": f"{first['exchange']}:{first['symbol']}", "venue": first["exchange"],
             "date": t0.strftime("%Y-%m-%d"), "levels": levels, "tick_size": infer_tick(prices), "lot_size": infer_lot(sizes),
             "multiplier": 1, "tz": "UTC", "source": "tardis", "files": files,
@@ -302,8 +311,10 @@ def load_tardis(paths,                 # a book-type CSV (incremental_book_L2, b
             raise MicrosigError(f"{trade_r['path']}: trades of {trade_r['exchange']} {trade_r['symbol']} do not belong to the book "
                                 f"of {book_r['exchange']} {book_r['symbol']} in {book_r['path']}")
         quality = {}
-        for r in reads: quality.update({f"{k}_{r['kind']}" if k == "rows_read" else k: quality.get(k, 0) + v if k != "rows_read" else v
-                                        for k, v in r["counts"].items()})
+        for r in reads:
+            for k, v in r["counts"].items():
+                k = f"rows_read_{r['kind']}" if k == "rows_read" else k   # one count per file type
+                quality[k] = quality.get(k, 0) + v
         if book_r is None:
             lv, book = 1, pd.DataFrame({c: pd.Series(dtype=np.float64) for c in book_columns(1)}, index=_utc(np.zeros(0, np.int64)))
         elif book_r["kind"] == "incremental_book_L2":
