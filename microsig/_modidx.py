@@ -486,6 +486,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'microsig.data.lake._safe': ('lake.html#_safe', 'microsig/data/lake.py'),
                                     'microsig.data.lake._sha256': ('lake.html#_sha256', 'microsig/data/lake.py'),
                                     'microsig.data.lake._source_name': ('lake.html#_source_name', 'microsig/data/lake.py'),
+                                    'microsig.data.lake._split_trades_only': ('lake.html#_split_trades_only', 'microsig/data/lake.py'),
                                     'microsig.data.lake._try_unit': ('lake.html#_try_unit', 'microsig/data/lake.py'),
                                     'microsig.data.lake.catalogue': ('lake.html#catalogue', 'microsig/data/lake.py'),
                                     'microsig.data.lake.concat_days': ('lake.html#concat_days', 'microsig/data/lake.py'),

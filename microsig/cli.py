@@ -839,6 +839,8 @@ def _catalogue_text(rows:pd.DataFrame, # catalogue rows (`catalogue`, or what `i
     cols = [c for c in ["source", "symbol", "date", "rows", "trades", "start", "end", "levels", "crossed_rows", "locked_rows",
                         "mb", *extra, "error"] if c in rows.columns]
     t = rows[cols].copy()
+    for c in ("rows", "trades", "levels", "crossed_rows", "locked_rows"):   # counts stay integers beside a failed unit's blanks
+        if c in t: t[c] = pd.to_numeric(t[c]).astype("Int64")
     for c in ("start", "end"):
         if c in t: t[c] = pd.to_datetime(t[c].dropna().str[:26].str.replace("T", " ")).reindex(t.index).dt.strftime("%H:%M:%S")
     return t.fillna("").to_string(index=False)

@@ -9,7 +9,10 @@ import pandas as pd
 # the package's entry: every source module's names, importable from `microsig.data` whichever module defines them
 from .core import *
 from .lobster import *
+from .databento import *
+from .tardis import *
 from .binance import *
+from .equity import *
 from .bars import *
 from .simulator import *
 from .store import *

@@ -94,6 +94,7 @@ def plan_ingest(paths,            # files or folders of raw data; relative paths
         elif m := _BINANCE.match(n): groups.setdefault(("binance", f.parent, m["key"]), []).append(f)
         elif _DBN.search(n):
             if "definition" in n: out.append((f, "instrument definitions: read by the DBN loader beside the data"))
+            elif n.startswith("test_data."): out.append((f, "one of Databento's format fixtures (00b's tests read them), not a market day"))
             else: units.append(SourceUnit("databento", [f], dict(lv)))
         elif m := _TARDIS.match(n): groups.setdefault(("tardis", f.parent, (m["key"], m["symbol"], m["date"])), []).append((m["type"], f))
         elif m := _EQUITY.match(n): groups.setdefault(("equity", f.parent, m["date"]), []).append((m["type"], f))
@@ -127,7 +128,7 @@ def split_days(lob:LobData, # the whole source unit
               )->list:
     "One (ISO date, LobData) per calendar day of the book's index, each day after the first with its opening book."
     b = lob.book
-    if len(b) == 0: raise MicrosigError(f"{lob.meta.get('files')}: the source has no book rows to partition by day")
+    if len(b) == 0: return _split_trades_only(lob)
     day = _days(b.index)
     if np.any(day[1:] < day[:-1]):
         r = int(np.flatnonzero(day[1:] < day[:-1])[0]) + 1
@@ -158,6 +159,19 @@ def split_days(lob:LobData, # the whole source unit
             meta["opening_book"] = {"time": b.index[s - 1].isoformat(), **{c: float(v) for c, v in prev.items()}}
         out.append((str(days[k]), LobData(book, trades, None if lob.events is None else lob.events.iloc[s:e], meta,
                                           None if lob.ticker is None else lob.ticker.iloc[np.flatnonzero(xk == k)])))
+    return out
+
+def _split_trades_only(lob:LobData)->list:
+    "A trades-only source (no book rows): one day per calendar day of its trades, each with an empty book."
+    tr = lob.trades
+    if tr is None or len(tr) == 0: raise MicrosigError(f"{lob.meta.get('files')}: the source has neither book rows nor trades")
+    day = _days(tr.index)
+    if np.any(day[1:] < day[:-1]): raise bad_input((lob.meta.get("files") or ["?"])[0], None, "trade time goes back a day")
+    out = []
+    for d in np.unique(day):
+        t = tr.iloc[np.flatnonzero(day == d)]
+        out.append((str(d), LobData(lob.book, t, lob.events, {**lob.meta, "date": str(d), "unit_quality": dict(lob.meta.get("quality") or {}),
+                                                             "quality": {**book_quality(lob.book), "trades": len(t)}})))
     return out
 
 def concat_days(lobs:list, # LobData of consecutive days (e.g. from `load_lake` over a range), in time order
@@ -254,7 +268,8 @@ def ingest_unit(unit:SourceUnit, # what to read
     lob = load_unit(unit)
     source, rows = _source_name(unit, lob), []
     for date, day in split_days(lob):
-        day.meta.update(start=day.book.index[0].isoformat(), end=day.book.index[-1].isoformat())
+        t = day.book.index if len(day.book) else day.trades.index
+        day.meta.update(start=t[0].isoformat(), end=t[-1].isoformat())
         rows.append({**write_partition(day, lake, source, {**prov, "unit": key}), "status": "written"})
     done.parent.mkdir(parents=True, exist_ok=True)
     _atomic_json(done, {**prov, "unit": key, "partitions": [str(Path(r["path"]).relative_to(lake)) for r in rows]})
@@ -286,10 +301,16 @@ def ingest(sources,                 # raw files or folders; relative paths look 
             parts = c.gather(c.map(_try_unit, units, lake=lake, force=force, pure=False))
     else: parts = [_try_unit(u, lake, force) for u in units]
     rows = pd.DataFrame([r for p in parts for r in p])
+    if len(rows) and "path" in rows:
+        # two units giving one symbol-day: whichever was written last is in the lake; neither is reported as a success
+        dup = rows["path"].notna() & rows.duplicated("path", keep=False)
+        for path, g in rows[dup].groupby("path"):
+            rows.loc[g.index, "status"] = "conflict"
+            rows.loc[g.index, "error"] = f"{len(g)} source units give this partition ({'; '.join(g['files'])}): one replaced the other"
     rows.attrs["left_out"] = skipped
-    failed = rows[rows["status"] == "failed"] if len(rows) else rows
+    failed = rows[rows["status"].isin(["failed", "conflict"])] if len(rows) else rows
     if len(failed) and errors == "raise":
-        raise MicrosigError(f"ingest: {len(failed)} of {len(units)} source units failed (the others are in {lake}):\n"
+        raise MicrosigError(f"ingest: {len(failed)} of {len(units)} source units failed or collide (the others are in {lake}):\n"
                             + "\n".join(f"  {r.files}: {r.error}" for r in failed.itertuples()))
     return rows
 
