@@ -29,7 +29,7 @@ __all__ = ['SOURCES', 'KIND_CALENDAR', 'BINANCE_EXEC_LEVELS', 'load_source', 'so
 SOURCES = ("simulator", "lobster", "binance", "ohlcv", "lake")
 
 def load_source(source:str="simulator", # one of SOURCES
-                path=None,              # file(s) for lobster, binance and ohlcv; a partition for lake (see `lake_partition`)
+                path=None,              # file(s) for lobster, binance and ohlcv; lake data for lake (see `spec_partitions`)
                 levels:int=10,          # book levels
                 n_events:int=200_000,   # simulator: number of events
                 seed:int=0,             # simulator: random seed
@@ -43,7 +43,7 @@ def load_source(source:str="simulator", # one of SOURCES
     if path is None: raise MicrosigError(f"source {source!r} needs a path")
     if source == "lobster": return load_lobster(path, levels=levels, root=root)
     if source == "binance": return load_binance(path, levels=levels, root=root)
-    if source == "lake": return read_partition(lake_partition(path, root), levels)
+    if source == "lake": return load_spec(path, levels, root)
     return load_ohlcv(path, root=root)
 
 # %% ../../nbs/00s_sources.ipynb #d0c698f3
@@ -51,12 +51,12 @@ KIND_CALENDAR = {"lobster": "equity", "equity": "equity", "simulator": "equity",
                  "binance": "crypto", "tardis": "crypto", "bitstamp": "crypto", "ohlcv": "crypto"}
 
 def source_kind(source:str="simulator", # one of SOURCES
-                path=None,              # for 'lake': the partition (see `lake_partition`)
+                path=None,              # for 'lake': the study's lake data (see `spec_partitions`)
                 root=None,              # data directory
                )->str:
     "The kind of the study's raw data: the source itself, or for a lake partition the source it was ingested from."
     if source != "lake": return source
-    return json.loads((lake_partition(path, root)/"meta.json").read_text())["lake"]["kind"]
+    return json.loads((spec_partitions(path, root)[0]/"meta.json").read_text())["lake"]["kind"]
 
 def source_calendar(source:str="simulator", path=None, root=None)->str:
     "The trading calendar of the study's data: 'equity' (6.5-hour sessions), 'futures' (23-hour) or 'crypto' (24/7)."
@@ -82,6 +82,6 @@ def load_execution_book(source:str="simulator", # one of the book SOURCES
     if source == "binance":
         return load_binance(path, levels=int(exec_levels or BINANCE_EXEC_LEVELS), root=root)
     if source == "simulator": return simulate_lob(n_events, levels=levels, seed=seed, mode=mode, signal=signal)
-    if source == "lake": return read_partition(lake_partition(path, root))   # every level the partition stores
+    if source == "lake": return load_spec(path, None, root)   # every level the partitions store
     if source not in SOURCES: raise MicrosigError(f"unknown source {source!r}; expected one of {SOURCES}")
     raise MicrosigError(f"source {source!r} has no order book to execute on")

@@ -14,7 +14,7 @@ from .store import runs_dir
 # %% auto #0
 __all__ = ['LAKE_VERSION', 'LOADERS', 'lake_dir', 'SourceUnit', 'load_unit', 'plan_ingest', 'split_days', 'concat_days',
            'partition_dir', 'write_partition', 'unit_key', 'ingest_unit', 'ingest', 'catalogue', 'lake_partitions',
-           'read_partition', 'LakeRange', 'load_lake', 'lake_partition']
+           'read_partition', 'LakeRange', 'load_lake', 'spec_partitions', 'load_spec']
 
 # %% ../../nbs/00l_lake.ipynb #2d116865
 LAKE_VERSION = "lake-1"   # a new layout or split rule: every unit is ingested again
@@ -388,21 +388,36 @@ def load_lake(lake=None,     # the lake folder (see `lake_dir`)
     return LakeRange(lake_partitions(lake, symbols if symbols is not None else symbol, start, end, source), levels)
 
 # %% ../../nbs/00l_lake.ipynb #6a46e821
-def lake_partition(spec,       # a study's lake path: {symbol, date, [source], [lake], [ingest]}, or a partition folder
-                   root=None,  # data directory, for the raw `ingest` paths
-                  )->Path:
-    "The partition folder a study's lake `path` names, its raw files ingested first when the spec lists them."
+_SPEC_KEYS = {"symbol", "date", "source", "lake", "ingest", "levels", "start", "end"}
+
+def spec_partitions(spec,       # a study's lake path: {symbol, date (or a list), [start], [end], [source], [lake], [ingest]}
+                    root=None,  # data directory, for the raw `ingest` paths
+                   )->list:
+    "The partition folders a study's lake `path` names, in time order, its raw files ingested first when it lists them."
     if isinstance(spec, (str, Path)):
         p = Path(spec)
         if not (p/"meta.json").exists(): raise MissingDataError(f"{p}: not a lake partition (no meta.json)")
-        return p
+        return [p]
     if not isinstance(spec, dict) or not {"symbol", "date"} <= set(spec):
         raise MicrosigError(f"a lake path is a partition folder or a mapping with symbol and date, got {spec!r}")
-    unknown = set(spec) - {"symbol", "date", "source", "lake", "ingest", "levels"}
-    if unknown: raise MicrosigError(f"lake path: unknown keys {sorted(unknown)}")
+    if unknown := set(spec) - _SPEC_KEYS: raise MicrosigError(f"lake path: unknown keys {sorted(unknown)}; it takes {sorted(_SPEC_KEYS)}")
     if spec.get("ingest"): ingest(spec["ingest"], spec.get("lake"), levels=spec.get("levels"), root=root)
-    found = lake_partitions(spec.get("lake"), spec["symbol"], spec["date"], spec["date"], spec.get("source"))
-    if len(found) != 1:
-        raise MissingDataError(f"{lake_dir(spec.get('lake'))}: {len(found)} partitions for {spec['symbol']} on {_day(spec['date'])}"
-                               + ("" if found else "; `microsig data ls` lists what is there; add `ingest:` to build it"))
-    return found[0]
+    out = []
+    for d in ([spec["date"]] if isinstance(spec["date"], (str, Path)) or not hasattr(spec["date"], "__iter__") else spec["date"]):
+        found = lake_partitions(spec.get("lake"), spec["symbol"], d, d, spec.get("source"))
+        if len(found) != 1:
+            raise MissingDataError(f"{lake_dir(spec.get('lake'))}: {len(found)} partitions for {spec['symbol']} on {_day(d)}"
+                                   + (" (pass source=)" if found else "; `microsig data ls` lists what is there; add `ingest:` to build it"))
+        out += found
+    return out
+
+def load_spec(spec,          # a study's lake path (see `spec_partitions`)
+              levels=None,   # book levels to keep (None: all stored)
+              root=None,     # data directory, for the raw `ingest` paths
+             )->LobData:
+    "The LobData a study's lake `path` names: its partitions joined, cut to `start`/`end`."
+    parts = spec_partitions(spec, root)
+    lob = read_partition(parts[0], levels) if len(parts) == 1 else concat_days([read_partition(p, levels) for p in parts])
+    if isinstance(spec, dict) and (spec.get("start") is not None or spec.get("end") is not None):
+        lob = lob.between(spec.get("start"), spec.get("end"))
+    return lob

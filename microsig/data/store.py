@@ -39,9 +39,8 @@ def source_files(source:str,   # one of SOURCES
         return [msg, ob]
     if source == "binance": return binance_files(path, root)
     if source == "lake":
-        from microsig.data.lake import lake_partition   # the lake builds on the store's runs folder
-        part = lake_partition(path, root)
-        return sorted(part.glob("*.parquet")) + [part/"meta.json"]
+        from microsig.data.lake import spec_partitions   # the lake builds on the store's runs folder
+        return [f for part in spec_partitions(path, root) for f in [*sorted(part.glob("*.parquet")), part/"meta.json"]]
     return [resolve_data_path(path, root)]
 
 def data_fingerprint(source:str="simulator", # one of SOURCES
@@ -55,6 +54,8 @@ def data_fingerprint(source:str="simulator", # one of SOURCES
                     )->str:
     "A short content hash of the study's data: the files' bytes, or the simulator's settings."
     h = hashlib.sha256(f"{source}|levels={levels}".encode())
+    if source == "lake": h.update(json.dumps({k: v for k, v in path.items() if k in ("start", "end")} if isinstance(path, dict) else {},
+                                             sort_keys=True, default=str).encode())   # a window of the same partitions is other data
     if source == "simulator":
         h.update(json.dumps(dict(n_events=n_events, seed=seed, mode=mode, signal=signal), sort_keys=True).encode())
     for f in source_files(source, path, levels, root):
