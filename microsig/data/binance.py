@@ -11,14 +11,25 @@ from .core import LobData, MicrosigError, MissingDataError, SequenceGapError, _c
 
 
 # %% auto #0
-__all__ = ['BINANCE_LOADER_VERSION', 'read_binance_capture', 'rebuild_binance_book', 'binance_files', 'load_binance',
-           'bookticker_agreement']
+__all__ = ['BINANCE_MARKETS', 'BINANCE_LOADER_VERSION', 'read_binance_capture', 'rebuild_binance_book', 'binance_files',
+           'load_binance', 'bookticker_agreement']
 
 # %% ../../nbs/00d_binance.ipynb #46b86c3b
 # Only true diff-depth streams; partial-depth streams (@depth20) carry snapshots, not diffs.
 _DEPTH_STREAM = re.compile(r"@depth(@\d+ms)?$")
 _GAP_COLUMNS = ["file", "line", "time", "check", "expected", "got", "last_applied_u", "skipped",
                 "resynced", "resync_file", "resync_line", "resync_update_id"]
+
+
+def _recv_scale(head: bytes, path, line: int) -> int:
+    """Return the factor that turns a capture's receive time into ns, from its magnitude."""
+    # An epoch time between 1973 and 2286 has 17-19 digits in ns, 14-16 in us, 11-13 in ms: the ranges never
+    # overlap, so the digit count decides; the event-time check in rebuild_binance_book catches a wrong guess.
+    n = len(head.lstrip(b"0"))
+    if 17 <= n <= 19: return 1
+    if 14 <= n <= 16: return 1_000
+    if 11 <= n <= 13: return 1_000_000
+    raise bad_input(path, line, f"receive time {head.decode()} is neither ns, us nor ms since the epoch")
 
 
 def _read_lines(path) -> list:
@@ -82,7 +93,9 @@ def read_binance_capture(paths) -> dict:
             head, sep, body = text.partition(b" ")
             if not (sep and head.isdigit()):
                 raise bad_input(path, n, "expected '<receive time ns> <JSON>'")
-            recv_ns = int(head)
+            if n == 1:
+                scale = _recv_scale(head, path, n)      # one unit per file: the collector writes one
+            recv_ns = int(head) * scale
             if n == 1 and recv_ns < last_recv:
                 raise bad_input(path, n, f"starts at receive time {recv_ns}, before the end of {last_file} "
                                          f"({last_recv}): files given out of order?")
@@ -200,13 +213,31 @@ class _Book:
             row[4 * i + 3] = bq[p]
 
 
-def _detect_market(depth: list, market) -> str:
-    """Return 'spot' or 'usdm' from the argument or from the presence of `pu` in the diffs."""
+BINANCE_MARKETS = ("spot", "usdm", "coinm")
+
+def _detect_market(depth: list, market, symbol=None) -> str:
+    """Return 'spot', 'usdm' or 'coinm' from the argument, the symbol and the presence of `pu` in the diffs."""
     if market is not None:
-        if market not in ("spot", "usdm"):
-            raise MicrosigError(f"market must be 'spot', 'usdm' or None, got {market!r}")
+        if market not in BINANCE_MARKETS:
+            raise MicrosigError(f"market must be one of {BINANCE_MARKETS} or None, got {market!r}")
         return market
+    # COIN-M symbols carry the contract after an underscore (BTCUSD_PERP, ETHUSD_240927); USD-M and spot never do
+    if symbol and "_" in symbol: return "coinm"
     return "usdm" if depth and depth[0]["pu"] >= 0 else "spot"
+
+
+def _contract(symbol: str, market: str) -> dict:
+    """Instrument, multiplier and size unit of a Binance symbol on its market."""
+    if market == "coinm":
+        # COIN-M (inverse) quantities are contracts of a fixed USD face value: 100 USD for BTC, 10 USD for the rest
+        face = 100 if symbol.startswith("BTCUSD") else 10
+        kind = "perpetual" if symbol.endswith("_PERP") else "delivery future"
+        return {"instrument": f"{symbol} COIN-M inverse {kind}, {face} USD a contract", "multiplier": face,
+                "units": {"price": "USD", "size": f"contracts of {face} USD", "time": "exchange event time"}}
+    base, quote = re.match(r"(.+?)(USDT|USDC|FDUSD|BUSD|BTC|ETH|BNB|USD)?$", symbol).groups()
+    kind = "USD-M linear perpetual" if market == "usdm" else "spot"
+    return {"instrument": f"{symbol} {kind}", "multiplier": 1,
+            "units": {"price": quote or "quote currency", "size": base, "time": "exchange event time"}}
 
 
 # %% ../../nbs/00d_binance.ipynb #a2d1e7ad
@@ -214,7 +245,7 @@ def rebuild_binance_book(paths, levels=10, resync=False, market=None) -> dict:
     """Rebuild the top of the order book from snapshot + diff-depth messages following Binance's procedure."""
     # paths: capture file(s) in order; levels: book depth sampled per applied diff;
     # resync: False raises SequenceGapError on a break, True records it and waits for a later snapshot;
-    # market: 'spot', 'usdm' or None to detect from the diffs' `pu` field.
+    # market: 'spot', 'usdm', 'coinm' or None to detect from the symbol and the diffs' `pu` field.
     if int(levels) < 1:
         raise MicrosigError(f"levels must be >= 1, got {levels}")
     levels = int(levels)
@@ -222,8 +253,8 @@ def rebuild_binance_book(paths, levels=10, resync=False, market=None) -> dict:
     depth, snapshots, files = cap["depth"], cap["snapshot"], cap["files"]
     if not snapshots:
         raise bad_input(files[0], None, "no REST depth snapshot line in the capture; the book cannot be rebuilt")
-    market = _detect_market(depth, market)
-    perp = market == "usdm"
+    market = _detect_market(depth, market, cap["symbol"])
+    perp = market in ("usdm", "coinm")   # both futures markets chain diffs with `pu`
     for d in depth:
         if perp and d["pu"] < 0:
             raise bad_input(d["file"], d["line"], "USD-M diff lacks 'pu' (previous final update id)")
@@ -335,6 +366,9 @@ def rebuild_binance_book(paths, levels=10, resync=False, market=None) -> dict:
     gaps_df = pd.DataFrame(gaps, columns=_GAP_COLUMNS)
     if depth:
         lag = np.median([d["E"] - d["recv_ns"] / 1e6 for d in depth])
+        if abs(lag) > 3_600_000:   # an hour apart: the receive clock's unit was misread, or the capture is corrupt
+            raise bad_input(files[0], None, f"receive times and event times differ by {lag / 3.6e6:,.1f} hours: "
+                                            "receive times must be ns, us or ms since the epoch")
         date = pd.Timestamp(depth[0]["E"], unit="ms", tz="UTC").strftime("%Y-%m-%d")
     else:
         lag, date = float("nan"), pd.Timestamp(snapshots[0]["recv_ns"], unit="ns", tz="UTC").strftime("%Y-%m-%d")
@@ -346,8 +380,8 @@ def rebuild_binance_book(paths, levels=10, resync=False, market=None) -> dict:
     # traded sizes, not resting ones: far from the touch the BTCUSDT spot book still holds quantities in 1e-6 BTC
     # although every trade (and the top 10 levels) is in the current step of 1e-5
     sizes = tr["size"].to_numpy(np.float64) if len(tr) else np.array([q for side in ("bids", "asks") for _, q in snapshots[0][side]])
-    meta = {"symbol": cap["symbol"], "venue": "binance-usdm" if perp else "binance-spot", "date": date,
-            "levels": levels, "tick_size": _tick_size(snapshots[0]), "lot_size": _lot_size(sizes),
+    meta = {"symbol": cap["symbol"], **_contract(cap["symbol"], market), "venue": f"binance-{market}",
+            "market": market, "date": date, "tz": "UTC", "levels": levels, "tick_size": _tick_size(snapshots[0]), "lot_size": _lot_size(sizes),
             "inferred": {"tick_size": "smallest price spacing in the first snapshot",
                          "lot_size": "largest power of ten dividing every traded size"}, "files": files,
             "ticker_clock": "event" if event_clock else "receive",
@@ -355,7 +389,7 @@ def rebuild_binance_book(paths, levels=10, resync=False, market=None) -> dict:
     return {"book": book, "trades": trades, "ticker": ticker, "gaps": gaps_df, "stats": stats, "meta": meta}
 
 # %% ../../nbs/00d_binance.ipynb #6f4c16fc
-BINANCE_LOADER_VERSION = "binance-3"
+BINANCE_LOADER_VERSION = "binance-4"
 
 def binance_files(path,       # a capture file, a list of files that continue each other, or a file-name prefix
                   root=None,  # data directory (see `data_dir`)
@@ -371,7 +405,7 @@ def binance_files(path,       # a capture file, a list of files that continue ea
 def load_binance(path,               # capture file(s) or prefix; relative paths look in the data directory
                  levels:int=10,      # book levels sampled after each diff
                  resync:bool=False,  # on a sequence gap: False raises, True records it and re-synchronises
-                 market=None,        # 'spot', 'usdm' or None (detected from the diffs' `pu`)
+                 market=None,        # 'spot', 'usdm', 'coinm' or None (detected from the symbol and the diffs' `pu`)
                  start=None,         # keep rows at or after this time
                  end=None,           # keep rows before this time
                  cache:bool=True,    # read and write the parquet cache

@@ -13,10 +13,10 @@ from .core import EVENT_TYPES, LobData, MicrosigError, MissingDataError, _cache_
 
 # %% auto #0
 __all__ = ['LOBSTER_LOADER_VERSION', 'LOBSTER_SAMPLE_URL', 'LOBSTER_SAMPLE_TICKERS', 'lobster_files', 'load_lobster',
-           'fetch_lobster_sample']
+           'lobster_catalogue', 'fetch_lobster_sample']
 
 # %% ../../nbs/00a_lobster.ipynb #6a3fc1fe
-LOBSTER_LOADER_VERSION = "lobster-3"
+LOBSTER_LOADER_VERSION = "lobster-4"
 _LOBSTER_RE = re.compile(r"^(?P<symbol>[^_]+)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_"
                          r"(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(\.gz)?$")
 _MESSAGE_COLS = ["time", "type", "order_id", "size", "price", "direction"]
@@ -51,6 +51,19 @@ def lobster_files(path,         # message file, orderbook file, or their common 
     return pair["message"], pair["orderbook"], {**info, "levels": lv}
 
 # %% ../../nbs/00a_lobster.ipynb #43533527
+_MPID_FIELD = re.compile(rb",([^,\r\n]*)(\r?)$", re.M)
+
+def _read_messages(path, raw:bytes)->tuple:
+    "The numeric message columns and, for a 7-column file, the MPID strings (None where anonymous)."
+    first = raw.lstrip(b"\r\n").split(b"\n", 1)[0]
+    if first.count(b",") + 1 != 7: return parse_numeric_csv(path, raw, _MESSAGE_COLS), None
+    # the MPID is text: split it off so the fast numeric parser sees the six numeric fields
+    mpid = [m.decode("ascii", "replace").strip() for m in _MPID_FIELD.findall(raw) for m in m[:1]]
+    msg = parse_numeric_csv(path, _MPID_FIELD.sub(rb"\2", raw), _MESSAGE_COLS)
+    if len(mpid) != len(msg): raise bad_input(path, None, f"{len(msg):,} message rows but {len(mpid):,} MPID fields")
+    mpid = np.array([None if m in ("", "0", "NULL", "null") else m for m in mpid], dtype=object)
+    return msg, mpid
+
 def _check_lobster(msg_path, ob_path, msg:np.ndarray, ob:np.ndarray):
     "Raise for inconsistent LOBSTER files: different lengths, time going backwards, unknown event types."
     if len(msg) != len(ob):
@@ -65,7 +78,7 @@ def _check_lobster(msg_path, ob_path, msg:np.ndarray, ob:np.ndarray):
     bad = np.flatnonzero(~np.isin(msg[:, 5], (-1, 1)))
     if bad.size: raise bad_input(msg_path, bad[0] + 1, f"direction {msg[bad[0], 5]:g} is neither 1 (buy) nor -1 (sell)")
 
-def _lobster_frames(msg:np.ndarray, ob:np.ndarray, info:dict, tz:str)->tuple:
+def _lobster_frames(msg:np.ndarray, ob:np.ndarray, info:dict, tz:str, mpid=None)->tuple:
     "Book, events and trades DataFrames from parsed LOBSTER arrays."
     levels = info["levels"]
     # a trading day never crosses a daylight-saving change, so midnight's UTC instant plus the offset is exact
@@ -86,6 +99,7 @@ def _lobster_frames(msg:np.ndarray, ob:np.ndarray, info:dict, tz:str)->tuple:
         "type": pd.Categorical.from_codes(etype - 1, EVENT_TYPES),
         "order_id": msg[:, 2].astype("int64"), "size": msg[:, 3].astype("int64"),
         "price": msg[:, 4] / 10_000.0, "direction": msg[:, 5].astype("int8")}, index=idx)
+    if mpid is not None: events["mpid"] = mpid
     is_trade = np.isin(etype, (4, 5, 6))
     side = np.where(etype == 6, 0, -msg[:, 5]).astype("int8")  # the resting order's opposite is the aggressor
     trades = pd.DataFrame({"price": events["price"].to_numpy()[is_trade], "size": msg[is_trade, 3].astype("int64"),
@@ -110,18 +124,49 @@ def load_lobster(path,              # message file, orderbook file, or their com
     if lob is None:
         # the two files are independent: gunzip and the parser release the GIL, so read them side by side
         with ThreadPoolExecutor(2) as pool:
-            fm = pool.submit(lambda: parse_numeric_csv(msg_path, read_bytes(msg_path), _MESSAGE_COLS))
+            fm = pool.submit(lambda: _read_messages(msg_path, read_bytes(msg_path)))
             fo = pool.submit(lambda: parse_numeric_csv(ob_path, read_bytes(ob_path), book_columns(info["levels"])))
-            msg, ob = fm.result(), fo.result()
+            (msg, mpid), ob = fm.result(), fo.result()
         _check_lobster(msg_path, ob_path, msg, ob)
-        book, events, trades = _lobster_frames(msg, ob, info, tz)
-        meta = {"symbol": info["symbol"], "venue": "nasdaq", "date": info["date"], "levels": info["levels"],
-                "tick_size": 0.01, "lot_size": 1, "tz": tz, "source": "lobster", "files": [str(msg_path), str(ob_path)],
+        book, events, trades = _lobster_frames(msg, ob, info, tz, mpid)
+        meta = {"symbol": info["symbol"], "instrument": f"{info['symbol']} (NASDAQ-listed equity)", "venue": "nasdaq",
+                "date": info["date"], "levels": info["levels"], "tick_size": 0.01, "lot_size": 1, "multiplier": 1, "tz": tz,
+                "source": "lobster", "files": [str(msg_path), str(ob_path)], "message_columns": 6 if mpid is None else 7,
+                "units": {"price": "USD", "size": "shares", "time": "exchange local"},
                 "quality": book_quality(book)}
         lob = LobData(book, trades, events, meta)
         if cache: _cache_lob(key, lob)
     if levels is not None and levels < lob.levels: lob = lob.top(levels)
     return lob.between(start, end) if (start is not None or end is not None) else lob
+
+# %% ../../nbs/00a_lobster.ipynb #48fbb84a
+def lobster_catalogue(folder,             # a folder of LOBSTER files (searched recursively with recursive=True)
+                      strict:bool=False,  # raise MissingDataError on a file without its partner
+                      recursive:bool=False, # also look in sub-folders
+                      root=None,          # data directory (see `data_dir`)
+                     )->pd.DataFrame:
+    "Every LOBSTER message/orderbook pair in a folder: symbol, date, start, end, levels, message, orderbook, complete."
+    folder = resolve_data_path(folder, root)
+    if not folder.is_dir(): raise bad_input(folder, None, "not a folder", MissingDataError)
+    pairs, ignored = {}, 0
+    for f in sorted(folder.rglob("*") if recursive else folder.iterdir()):
+        if not f.is_file(): continue
+        m = _LOBSTER_RE.match(f.name)
+        if m is None: ignored += 1; continue
+        key = (m["symbol"], m["date"], int(m["start"]), int(m["end"]), int(m["levels"]), str(f.parent))
+        if m["kind"] in pairs.setdefault(key, {}):
+            raise bad_input(f, None, f"a second LOBSTER {m['kind']} file for the same ticker, day and levels: {pairs[key][m['kind']].name}")
+        pairs[key][m["kind"]] = f
+    rows = [{"symbol": s, "date": d, "start": a, "end": b, "levels": l, "message": p.get("message"),
+             "orderbook": p.get("orderbook"), "complete": len(p) == 2} for (s, d, a, b, l, _), p in pairs.items()]
+    cat = pd.DataFrame(rows, columns=["symbol", "date", "start", "end", "levels", "message", "orderbook", "complete"])
+    cat = cat.sort_values(["symbol", "date", "levels", "start"], kind="stable").reset_index(drop=True)
+    if strict and not cat["complete"].all():
+        r = cat[~cat["complete"]].iloc[0]
+        have, miss = ("message", "orderbook") if r["message"] is not None else ("orderbook", "message")
+        raise bad_input(r[have], None, f"the LOBSTER {miss} file is missing ({(~cat['complete']).sum()} unpaired)", MissingDataError)
+    cat.attrs["ignored"] = ignored
+    return cat
 
 # %% ../../nbs/00a_lobster.ipynb #0b10888b
 LOBSTER_SAMPLE_URL = "https://lobsterdata.com/info/sample/"
