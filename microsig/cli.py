@@ -843,7 +843,7 @@ def _catalogue_text(rows:pd.DataFrame, # catalogue rows (`catalogue`, or what `i
         if c in t: t[c] = pd.to_numeric(t[c]).astype("Int64")
     for c in ("start", "end"):
         if c in t: t[c] = pd.to_datetime(t[c].dropna().str[:26].str.replace("T", " ")).reindex(t.index).dt.strftime("%H:%M:%S")
-    return t.fillna("").to_string(index=False)
+    return t.astype(object).where(t.notna(), "").to_string(index=False)
 
 # %% ../nbs/90_cli.ipynb #ecf008ee
 def _parser()->argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from .databento import *
 from .tardis import *
 from .binance import *
 from .equity import *
+from .bitstamp import *
 from .bars import *
 from .simulator import *
 from .store import *
