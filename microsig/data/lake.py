@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.dataset as ds, pyarrow.parquet as pq
 from .core import LobData, MicrosigError, MissingDataError, bad_input, book_quality, resolve_data_path
 from .store import runs_dir
+from .lobster import _LOBSTER_RE
 
 # %% auto #0
 __all__ = ['LAKE_VERSION', 'LOADERS', 'lake_dir', 'SourceUnit', 'load_unit', 'plan_ingest', 'split_days', 'concat_days',
@@ -62,7 +63,6 @@ def load_unit(unit:SourceUnit)->LobData:
     return fn(*files, **kw)
 
 # %% ../../nbs/00l_lake.ipynb #1a388cac
-_LOBSTER = re.compile(r"^(?P<key>[^_]+_\d{4}-\d{2}-\d{2})_\d+_\d+_(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(\.gz)?$")
 _BINANCE = re.compile(r"^(?P<key>(spot|usdm|coinm)_[a-z0-9]+)_\d{8}(\.dat)?\.gz$")
 _TARDIS = re.compile(r"^(?P<key>[a-z0-9-]+)_(?P<type>incremental_book_L2|book_snapshot_\d+|quotes|trades)_(?P<symbol>.+?)"
                      r"(_(?P<date>\d{4}-\d{2}-\d{2}))?\.csv(\.gz)?$")
@@ -89,8 +89,8 @@ def plan_ingest(paths,            # files or folders of raw data; relative paths
     lv = {} if levels is None else {"levels": int(levels)}
     for f in _files_under(paths, root):
         n = f.name
-        if m := _LOBSTER.match(n):
-            if m["kind"] == "message": groups.setdefault(("lobster", f.parent, m["key"]), []).append((int(m["levels"]), f))
+        if m := _LOBSTER_RE.match(n):   # LOBSTER's own naming rule, as 00a_lobster reads it
+            if m["kind"] == "message": groups.setdefault(("lobster", f.parent, f"{m['symbol']}_{m['date']}"), []).append((int(m["levels"]), f))
         elif m := _BINANCE.match(n): groups.setdefault(("binance", f.parent, m["key"]), []).append(f)
         elif _DBN.search(n):
             if "definition" in n: out.append((f, "instrument definitions: read by the DBN loader beside the data"))
