@@ -654,7 +654,8 @@ def _flat_counts(q:dict, prefix:str="")->dict:
         elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool): out[f"{prefix}{k}"] = v
     return out
 
-def data_page(lake=None, # the lake folder (see `lake_dir`)
+def data_page(lake=None,    # the lake folder (see `lake_dir`)
+              ingested=None, # what `ingest` returned in this build: its failed units and left-out files are listed
              )->str:
     "The book's data chapter: the lake's catalogue, then each source's quality report (its loader's counts), unit by unit."
     cat = catalogue(lake)
@@ -681,6 +682,14 @@ def data_page(lake=None, # the lake folder (see `lake_dir`)
         zero = sorted(set(k for u in units.values() for k, v in u.items() if k not in q.columns and k != "files"))
         lines += [f"### {src}", "", SOURCE_NOTES.get(kind, ""), "", _md_table(q, floatfmt=".4g"), ""]
         if zero: lines += [f"Zero in every unit: {', '.join(zero)}.", ""]
+    if ingested is not None:
+        bad = ingested[ingested["status"].isin(["failed", "conflict"])] if len(ingested) else ingested
+        out = ingested.attrs.get("left_out")
+        lines += ["## What the lake does not hold", "", "Source units that failed or collided, with the loader's reason, and files "
+                  "that are not book data, each with why it was left out.", ""]
+        if len(bad): lines += [_md_table(bad[["files", "status", "error"]].drop_duplicates().set_index("files")), ""]
+        if out is not None and len(out):
+            lines += [_md_table(out.assign(file=out["file"].map(lambda f: Path(f).name)).set_index("file")), ""]
     return "\n".join(lines) + "\n"
 
 # %% ../nbs/90_cli.ipynb #53760b10
@@ -691,6 +700,7 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
                out=None,       # the runs folder the studies stored their results in
                method_study:str="synthetic", # whose executed chapters document the method
                lake=None,      # the lake whose catalogue the data chapter shows (None: no data chapter)
+               ingested=None,  # what this build's ingest returned (see `data_page`)
               )->Path:
     "Write the method, results, synthesis and reproducibility pages and build the book with warnings as errors."
     book = Path(book or project_dir()/"book")
@@ -713,7 +723,7 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
             f"{s['description']}\n\nRun it with `microsig run params/{s['name']}.yaml` once its data is in place "
             "(see `data/README.md`), then `microsig report`.\n")
     (book/"data.md").unlink(missing_ok=True)
-    if lake is not None: (book/"data.md").write_text(data_page(lake))
+    if lake is not None: (book/"data.md").write_text(data_page(lake, ingested))
     (book/"_toc.yml").write_text(_toc(studies, method=(book/"method").exists(), data=lake is not None))
     # plotly.js once for the whole book (pages embed only their figures' data; _config.yml loads it on every page)
     import plotly
@@ -793,6 +803,7 @@ def report(params=None,       # the folder of study YAML files (default: params/
     # the studies' chapters find the lake through the environment: beside their runs when `out` is given
     lake = lake_dir(Path(out)/"lake" if out and not os.environ.get("MICROSIG_LAKE") else None)
     os.environ["MICROSIG_LAKE"] = str(lake)
+    rows = None
     if run and ingest_data and data_dir().is_dir():
         # every raw book source into the lake first: the data chapter's catalogue, and the partitions lake studies read
         t0 = time.time(); rows = ingest(data_dir(), lake, workers=max(1, workers), errors="report")
@@ -822,7 +833,7 @@ def report(params=None,       # the folder of study YAML files (default: params/
     failed = [(s, f"{type(r).__name__}: {str(r)[:2000]}") for s in todo if isinstance(r := results[s["name"]], Exception)]
     for s, why in skipped: log(f"skipped {s['name']}: {why}")
     index = build_book(ran, book=book or root/"book", absent=skipped + [(s, f"it failed: {why}") for s, why in failed], log=log, out=out,
-                       lake=lake if (lake/"_ingested").is_dir() else None)
+                       lake=lake if (lake/"_ingested").is_dir() else None, ingested=rows)
     screenshot_pages(index.parent, [s["name"] for s, _ in ran], log=log)
     for s, why in failed: log(f"FAILED {s['name']}: {why}")
     if failed: raise MicrosigError(f"{len(failed)} stud{'y' if len(failed) == 1 else 'ies'} failed: {[s['name'] for s, _ in failed]}")

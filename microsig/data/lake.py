@@ -249,9 +249,12 @@ def unit_key(unit:SourceUnit)->tuple:
                                   sort_keys=True, default=str).encode())
     return h.hexdigest()[:24], {"files": files, "loader": version, "kind": unit.kind, "options": unit.options}
 
+_SOURCE_DETAIL = {"databento": "schema", "binance": "market", "tardis": "venue"}   # what tells one symbol-day's sources apart
+
 def _source_name(unit:SourceUnit, lob:LobData)->str:
-    "The partition's `source=` value: the kind, with the DBN schema (one symbol-day may come in several)."
-    return f"{unit.kind}-{lob.meta['schema']}" if unit.kind == "databento" and lob.meta.get("schema") else unit.kind
+    "The partition's `source=` value: the kind, with what distinguishes its feeds (DBN schema, Binance market, Tardis exchange)."
+    detail = lob.meta.get(_SOURCE_DETAIL.get(unit.kind, ""))
+    return f"{unit.kind}-{detail}" if detail else unit.kind
 
 def ingest_unit(unit:SourceUnit, # what to read
                 lake,             # the lake folder
