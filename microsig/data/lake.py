@@ -422,5 +422,9 @@ def load_spec(spec,          # a study's lake path (see `spec_partitions`)
     parts = spec_partitions(spec, root)
     lob = read_partition(parts[0], levels) if len(parts) == 1 else concat_days([read_partition(p, levels) for p in parts])
     if isinstance(spec, dict) and (spec.get("start") is not None or spec.get("end") is not None):
+        n = len(lob.book)
         lob = lob.between(spec.get("start"), spec.get("end"))
+        # the quality counts describe the rows a study gets; the partition's own stay in `unit_quality`
+        lob.meta.update(quality={**lob.meta["quality"], **book_quality(lob.book)},
+                        window={"start": spec.get("start"), "end": spec.get("end"), "rows_outside": n - len(lob.book)})
     return lob
