@@ -341,6 +341,8 @@ def _microprice_counts_nb(state,  # int64 state per row: -1 skipped (outside the
         prev = i
     return q, r, t
 
+
+# %% ../nbs/02_features.ipynb #d23bc93e
 @dataclass(frozen=True)
 class MicropriceModel:
     "A fitted Stoikov micro-price: the adjustment table G(I, S) in ticks and the Markov chain it came from."
