@@ -77,7 +77,7 @@ lab: $(STAMP)
 
 ## make bench: every benchmark (prints figures); `microsig bench NAME` runs one
 bench: $(STAMP)
-	for b in data features models backtest peer sweep; do $(BIN)/microsig bench $$b || exit 1; done
+	for b in data ingest features models backtest peer sweep; do $(BIN)/microsig bench $$b || exit 1; done
 
 ## make mlflow: the MLflow UI on 127.0.0.1 over the project's tracking store
 mlflow: $(STAMP)

@@ -889,7 +889,7 @@ def _parser()->argparse.ArgumentParser:
     ls = d.add_parser("ls", help="the lake's catalogue: symbol x date, rows, time span, levels, quality counts")
     ls.add_argument("lake", nargs="?", help="the lake folder (default: $MICROSIG_LAKE, else runs/lake)")
     b = sub.add_parser("bench", help="run a benchmark from bench/ and print its figures")
-    b.add_argument("name", help="a script of bench/ without .py: data, features, models, backtest, peer, sweep")
+    b.add_argument("name", help="a script of bench/ without .py: data, ingest, features, models, backtest, peer, sweep")
     return p
 
 def main(argv=None):
