@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from numba import njit
 from .binance import _lot_size
-from .core import LobData, MissingDataError, _cache_lob, _cached_lob, bad_input, book_columns, book_quality, content_key, resolve_data_path
+from .core import EVENT_TYPES, LobData, MissingDataError, _cache_lob, _cached_lob, bad_input, book_columns, book_quality, content_key, resolve_data_path
 
 # %% auto #0
 __all__ = ['BITSTAMP_KINDS', 'BITSTAMP_STATUS', 'BITSTAMP_LOADER_VERSION', 'read_bitstamp_log', 'rebuild_bitstamp_book',
@@ -273,7 +273,7 @@ def rebuild_bitstamp_book(r:dict,          # from `read_bitstamp_log`
             "counts": dict(zip(_BS_COUNTS, counts.tolist())), "preexisting": int((pre[0] >= 0).sum())}
 
 # %% ../../nbs/00e_bitstamp.ipynb #6b18e610
-BITSTAMP_LOADER_VERSION = "bitstamp-2"
+BITSTAMP_LOADER_VERSION = "bitstamp-3"
 _BITSTAMP_KIND = ("order_created", "order_changed", "order_deleted", "trade")
 
 def _snapshot_frames(r:dict, x:dict, seed:bool)->tuple:
@@ -313,7 +313,10 @@ def load_bitstamp(path,             # a Bitstamp live log; relative paths look i
         idx = pd.DatetimeIndex(pd.to_datetime(r["ms"], unit="ms", utc=True), name="time").as_unit("ns")
         book = pd.DataFrame(x["book"], index=idx, columns=book_columns(levels), copy=False)
         k = r["kind"]
-        events = pd.DataFrame({"kind": pd.Categorical.from_codes(k, _BITSTAMP_KIND),
+        # `type` in LOBSTER's vocabulary, as every chapter reads events: a change (a partial fill or an amendment) is
+        # mapped to the nearest type, a partial cancel; the log's own kind stays beside it
+        events = pd.DataFrame({"type": pd.Categorical.from_codes(np.array([0, 1, 2, 3], np.int8)[k], EVENT_TYPES),
+                               "kind": pd.Categorical.from_codes(k, _BITSTAMP_KIND),
                                "order_id": r["id"], "direction": np.where(k == 3, 0, 1 - 2 * r["side"].astype(np.int8)).astype(np.int8),
                                "price": r["cents"] / 100.0, "amount": r["sat"] / 1e8,
                                "status": pd.Categorical.from_codes(x["status"], BITSTAMP_STATUS), "line": r["line"]}, index=idx)
