@@ -494,16 +494,21 @@ class RegimeModel(NamedTuple):
 def fit_regimes(series:pd.Series, # a causal feature: realised_vol, relative_spread, top_depth, ...
                 n:int=3,          # number of regimes
                 *, fit_span,      # training rows, (start, end) or a boolean mask: required
+                fewer:bool=False, # a feature too discrete for n regimes gets the most it supports (at least 2)
                )->RegimeModel:
     "Quantile edges of `series` over the training span only."
     if not (isinstance(n, Integral) and n >= 2): raise MicrosigError(f"n must be an integer >= 2, got {n!r}")
     x = _values(series, "series", positive=False)[span_mask(series.index, fit_span)]
     x = x[np.isfinite(x)]
     if x.size < n: raise MicrosigError(f"fit_span holds {x.size} finite values, fewer than n={n} regimes")
-    edges = np.quantile(x, np.arange(1, n) / n)
-    if np.any(np.diff(edges) <= 0):
-        raise MicrosigError(f"quantile edges {edges} repeat (the feature is too discrete for {n} regimes): use fewer")
-    return RegimeModel(edges, fit_span, int(x.size))
+    for k in range(n, 1 if fewer else n - 1, -1):
+        edges = np.quantile(x, np.arange(1, k) / k)
+        # an edge on the minimum leaves regime 0 empty (x < min): a point mass there (a large-tick book's zero
+        # volatility) is a regime of its own, so the edge moves to the next value above it
+        lo = x.min(); above = x[x > lo]
+        if above.size: edges = np.where(edges <= lo, above.min(), edges)
+        if np.all(np.diff(edges) > 0) and not np.any(edges <= lo): return RegimeModel(edges, fit_span, int(x.size))
+    raise MicrosigError(f"quantile edges {edges} repeat (the feature is too discrete for {k} regimes): use fewer")
 
 def regime(series:pd.Series, # the same feature, over any rows
            model:RegimeModel, # from `fit_regimes`

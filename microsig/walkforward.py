@@ -185,7 +185,7 @@ def _regimes(ds:pd.DataFrame, info:dict, plan:list, window:int, n:int)->np.ndarr
     for s in plan:
         m = np.zeros(len(ds), bool); m[s["train"]] = True
         if np.isfinite(rv.to_numpy()[m]).sum() < n: continue
-        rg = regime(rv, fit_regimes(rv, n, fit_span=m)).to_numpy(dtype=float, na_value=np.nan)[s["test"]]
+        rg = regime(rv, fit_regimes(rv, n, fit_span=m, fewer=True)).to_numpy(dtype=float, na_value=np.nan)[s["test"]]
         out[s["test"]] = np.where(np.isfinite(rg), rg, -1)
     return out
 
