@@ -521,6 +521,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'microsig.data.lake.partition_dir': ('lake.html#partition_dir', 'microsig/data/lake.py'),
                                     'microsig.data.lake.plan_ingest': ('lake.html#plan_ingest', 'microsig/data/lake.py'),
                                     'microsig.data.lake.read_partition': ('lake.html#read_partition', 'microsig/data/lake.py'),
+                                    'microsig.data.lake.simulate_lake': ('lake.html#simulate_lake', 'microsig/data/lake.py'),
                                     'microsig.data.lake.spec_partitions': ('lake.html#spec_partitions', 'microsig/data/lake.py'),
                                     'microsig.data.lake.split_days': ('lake.html#split_days', 'microsig/data/lake.py'),
                                     'microsig.data.lake.unit_key': ('lake.html#unit_key', 'microsig/data/lake.py'),

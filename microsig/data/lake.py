@@ -15,7 +15,7 @@ from .lobster import _LOBSTER_RE
 # %% auto #0
 __all__ = ['LAKE_VERSION', 'LOADERS', 'lake_dir', 'SourceUnit', 'load_unit', 'plan_ingest', 'split_days', 'concat_days',
            'partition_dir', 'write_partition', 'unit_key', 'ingest_unit', 'ingest', 'catalogue', 'lake_partitions',
-           'read_partition', 'LakeRange', 'load_lake', 'spec_partitions', 'load_spec']
+           'read_partition', 'LakeRange', 'load_lake', 'spec_partitions', 'load_spec', 'simulate_lake']
 
 # %% ../../nbs/00l_lake.ipynb #2d116865
 LAKE_VERSION = "lake-1"   # a new layout or split rule: every unit is ingested again
@@ -428,3 +428,34 @@ def load_spec(spec,          # a study's lake path (see `spec_partitions`)
         lob.meta.update(quality={**lob.meta["quality"], **book_quality(lob.book)},
                         window={"start": spec.get("start"), "end": spec.get("end"), "rows_outside": n - len(lob.book)})
     return lob
+
+# %% ../../nbs/00l_lake.ipynb #ead20dd1
+def simulate_lake(lake,                 # the lake folder
+                  symbols=("SIM0",),    # instrument names, one partition each per day
+                  start="2024-01-02",   # first business day
+                  days:int=1,           # business days (Monday to Friday)
+                  n_events:int=20_000,  # events per symbol-day
+                  seed:int=0,           # the lake's seed
+                  levels:int=10,        # book levels
+                  mode:str="queue",     # simulator dynamics
+                  signal:float=0.0,     # martingale mode: planted OFI signal
+                  **kwargs,             # further `simulate_lob` parameters
+                 )->pd.DataFrame:
+    "A lake of simulated symbol-days (business days from `start`); its catalogue rows, with `status`."
+    from microsig.data.simulator import simulate_lob
+    lake = lake_dir(lake); lake.mkdir(parents=True, exist_ok=True)
+    symbols = [symbols] if isinstance(symbols, str) else list(symbols)
+    rows = []
+    for d, day in enumerate(pd.bdate_range(start, periods=int(days))):
+        for k, sym in enumerate(symbols):
+            opts = dict(n_events=int(n_events), levels=int(levels), mode=mode, signal=float(signal), **kwargs)
+            day_seed = int(np.random.SeedSequence([int(seed), k, d]).generate_state(1)[0])
+            key = hashlib.sha256(json.dumps([LAKE_VERSION, sym, str(day.date()), day_seed, opts], sort_keys=True, default=str).encode()).hexdigest()[:24]
+            part = partition_dir(lake, "simulator", sym, str(day.date()))
+            if (part/"meta.json").exists() and json.loads((part/"meta.json").read_text())["lake"].get("unit") == key:
+                rows.append({**_catalogue_row(part, json.loads((part/"meta.json").read_text())), "status": "unchanged"}); continue
+            lob = simulate_lob(seed=day_seed, date=str(day.date()), symbol=sym, **opts)
+            lob.meta.update(start=lob.book.index[0].isoformat(), end=lob.book.index[-1].isoformat())
+            prov = {"files": [], "kind": "simulator", "loader": "simulator", "options": {**opts, "seed": day_seed}, "unit": key}
+            rows.append({**write_partition(lob, lake, "simulator", prov), "status": "written"})
+    return pd.DataFrame(rows)
