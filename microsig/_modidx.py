@@ -327,6 +327,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'microsig.cli._run_one': ('cli.html#_run_one', 'microsig/cli.py'),
                               'microsig.cli._sharpe_text': ('cli.html#_sharpe_text', 'microsig/cli.py'),
                               'microsig.cli._shot_pages': ('cli.html#_shot_pages', 'microsig/cli.py'),
+                              'microsig.cli._studies_its_data': ('cli.html#_studies_its_data', 'microsig/cli.py'),
                               'microsig.cli._tag': ('cli.html#_tag', 'microsig/cli.py'),
                               'microsig.cli._target_key': ('cli.html#_target_key', 'microsig/cli.py'),
                               'microsig.cli._toc': ('cli.html#_toc', 'microsig/cli.py'),

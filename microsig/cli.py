@@ -149,6 +149,10 @@ _DIRECTIVE = re.compile(r"^\s*#\|\s*([\w-]+)", re.M)
 # "The study ..." or "Study: ..."
 _STUDY_SECTION = re.compile(r"^##\s+(?:.*\b(?:this|the) study\b|study\b)", re.I | re.M)
 
+def _studies_its_data(nb:Path)->bool:
+    "Whether an executed chapter reads its study's parameters (a `parameters` cell): a library chapter has none."
+    return any("parameters" in (c.get("metadata", {}).get("tags") or []) for c in json.loads(Path(nb).read_text())["cells"])
+
 def _results_cells(cells:list)->list:
     "A results page: the chapter's title and purpose, then its study sections (all cells if it has none)."
     start = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and _STUDY_SECTION.search("".join(c["source"]))), None)
@@ -188,7 +192,7 @@ def _copy_for_book(src:Path,        # an executed chapter
     for c in nb["cells"]:
         s = "".join(c.get("source", ""))
         d = _directives(s)
-        if "default_exp" in d: module = "microsig." + re.search(r"default_exp\s+(\S+)", s).group(1)
+        if "default_exp" in d: module = "microsig." + re.search(r"default_exp\s+(\S+)", s).group(1).removesuffix(".__init__")
         tags = c.get("metadata", {}).get("tags", [])
         if c["cell_type"] != "code": cells.append(c); continue
         if "hide" in d or "default_exp" in d or "injected-parameters" in tags or "parameters" in tags:
@@ -710,9 +714,11 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
     studies = [s for s, _ in ran] + [s for s, _ in absent]
     for s, nbs in ran:
         (book/"studies"/s["name"]).mkdir(parents=True, exist_ok=True)
-        for nb in nbs: _copy_for_book(nb, book/"studies"/s["name"]/nb.name, "results", study=s["name"])
+        # a library chapter (a source family, the feature engine) takes no study parameters: it is method only
+        pages = [nb for nb in nbs if _studies_its_data(nb)]
+        for nb in pages: _copy_for_book(nb, book/"studies"/s["name"]/nb.name, "results", study=s["name"])
         (book/"studies"/s["name"]/"summary.md").write_text(study_summary(s, out))
-        s["_book_pages"] = [nb.name for nb in nbs]
+        s["_book_pages"] = [nb.name for nb in pages]
         if s["name"] == method_study:
             (book/"method").mkdir(exist_ok=True)
             for nb in nbs: _copy_for_book(nb, book/"method"/nb.name, "method")

@@ -35,7 +35,8 @@ def report_book(tmp_path_factory):
     for p in sorted((ROOT/"params").glob("*.yaml")):
         s = yaml.safe_load(p.read_text())
         if s.get("parameters", {}).get("source") == "simulator" and p.stem != "synthetic": continue
-        s["chapters"] = ["00_data"]
+        # the method's pages: 00_data and, for the method study, the simulator's sub-chapter (formulas, an API)
+        s["chapters"] = ["00_data"] + (["00h_simulator"] if p.stem == "synthetic" else [])
         s["parameters"] = {k: v for k, v in s.get("parameters", {}).items() if k in declared}
         if s["parameters"].get("source") == "simulator": s["parameters"]["n_events"] = 20_000
         (params/p.name).write_text(yaml.safe_dump(s))

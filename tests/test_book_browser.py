@@ -61,9 +61,9 @@ def test_pages_read_as_a_report(book):
     assert not list(html.rglob("*plotly-*.min.js")) and (html/"_static"/"plotly.min.js").exists()
 
 def test_formulas_render_offline(book):
-    "The method's data chapter has display and inline formulas: MathJax from _static typesets them, nothing leaves 127.0.0.1."
+    "The simulator's method chapter has display and inline formulas: MathJax from _static typesets them, nothing leaves 127.0.0.1."
     html, _, tmp = book
-    page = html/"method"/"00_data.html"
+    page = html/"method"/"00h_simulator.html"
     static = page.read_text()
     n_math = len(BeautifulSoup(static, "html.parser").select(".math"))
     assert n_math >= 3, n_math

@@ -87,7 +87,9 @@ def test_report_runs_what_it_can_and_says_why_it_skipped(report_book):
     assert "This study" in page and "Where data lives" not in page   # the study's own sections, not the method again
     method = (html/"method"/"00_data.html").read_text()
     assert "fastcore" not in method and "cell_input" in method and "tag_hide-input" in method
-    assert '<span class="pre">simulate_lob</span></code></strong>' in method   # the API: name, signature, docments
+    sim = (html/"method"/"00h_simulator.html").read_text()
+    assert '<span class="pre">simulate_lob</span></code></strong>' in sim   # the API: name, signature, docments
+    assert not (html/"studies"/"synthetic"/"00h_simulator.html").exists()   # a library chapter is method only
     for page in ("summary", "../../synthesis", "../../reproducibility"):
         assert (html/"studies"/"synthetic"/f"{page}.html").exists(), page
 
