@@ -22,9 +22,9 @@ def goog10():
 def report_book(tmp_path_factory):
     """One report for the session: the shipped studies cut to their data chapter, two side by side, plus a study whose
     data is missing; the book built once, read by the CLI and browser tests. One study per kind of data page: every
-    real-data study (LOBSTER at 10 and at 1 level, Binance, OHLCV bars) and, of the simulator's, `synthetic` alone (cut
-    to 20,000 events): sim_null and sim_signal run the same cells on the same source with another `mode`, and each
-    00_data run costs its whole method section (about 25 s of CPU), not its events."""
+    real-data study (LOBSTER at 10 and at 1 level, Binance, OHLCV bars), one lake study per raw format, and, of the
+    simulator's, `synthetic` alone (cut to 20,000 events): sim_null and sim_signal run the same cells on the same source
+    with another `mode`, and each 00_data run costs its whole method section (about 25 s of CPU), not its events."""
     import papermill as pm
     from microsig.cli import report
     tmp = tmp_path_factory.mktemp("report")
@@ -32,9 +32,14 @@ def report_book(tmp_path_factory):
     params.mkdir()
     shutil.copytree(ROOT/"book", book, ignore=shutil.ignore_patterns("_build", "studies", "method", "_toc.yml", "_static"))
     declared = set(pm.inspect_notebook(str(ROOT/"nbs"/"00_data.ipynb")))
+    lake_kinds = set()
     for p in sorted((ROOT/"params").glob("*.yaml")):
         s = yaml.safe_load(p.read_text())
         if s.get("parameters", {}).get("source") == "simulator" and p.stem != "synthetic": continue
+        if s.get("parameters", {}).get("source") == "lake":   # one lake study per raw format (two equity days are one page kind)
+            kind = Path(s["parameters"]["path"]["ingest"][0]).parts[0]
+            if kind in lake_kinds: continue
+            lake_kinds.add(kind)
         # the method's pages: 00_data and, for the method study, the simulator's sub-chapter (formulas, an API)
         s["chapters"] = ["00_data"] + (["00h_simulator"] if p.stem == "synthetic" else [])
         s["parameters"] = {k: v for k, v in s.get("parameters", {}).items() if k in declared}
