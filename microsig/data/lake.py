@@ -245,7 +245,8 @@ def unit_key(unit:SourceUnit)->tuple:
     "The unit's content key, and its provenance: each file with its SHA-256, the loader's version."
     _, version = _loader(unit.kind)
     files = [{"path": str(f), "sha256": _sha256(f)} for f in unit.files]
-    h = hashlib.sha256(json.dumps([LAKE_VERSION, unit.kind, version, unit.options, [f["sha256"] for f in files]],
+    # the names count too: LOBSTER's and the equity ticks' symbol and date are in them, so a renamed copy is another source
+    h = hashlib.sha256(json.dumps([LAKE_VERSION, unit.kind, version, unit.options, [(Path(f["path"]).name, f["sha256"]) for f in files]],
                                   sort_keys=True, default=str).encode())
     return h.hexdigest()[:24], {"files": files, "loader": version, "kind": unit.kind, "options": unit.options}
 
