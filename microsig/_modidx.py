@@ -330,6 +330,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'microsig.cli._studies_its_data': ('cli.html#_studies_its_data', 'microsig/cli.py'),
                               'microsig.cli._tag': ('cli.html#_tag', 'microsig/cli.py'),
                               'microsig.cli._target_key': ('cli.html#_target_key', 'microsig/cli.py'),
+                              'microsig.cli._thousands': ('cli.html#_thousands', 'microsig/cli.py'),
                               'microsig.cli._toc': ('cli.html#_toc', 'microsig/cli.py'),
                               'microsig.cli._trading_line': ('cli.html#_trading_line', 'microsig/cli.py'),
                               'microsig.cli.build_book': ('cli.html#build_book', 'microsig/cli.py'),

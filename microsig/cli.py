@@ -658,6 +658,14 @@ def _flat_counts(q:dict, prefix:str="")->dict:
         elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool): out[f"{prefix}{k}"] = v
     return out
 
+def _thousands(df:pd.DataFrame)->pd.DataFrame:
+    "Whole-number columns written with thousands separators, for a reader's table."
+    out = df.copy()
+    for c in out.columns:
+        v = pd.to_numeric(out[c], errors="coerce")
+        if v.notna().all() and (v % 1 == 0).all() and out[c].dtype != object: out[c] = v.map(lambda x: f"{int(x):,}")
+    return out
+
 def data_page(lake=None,    # the lake folder (see `lake_dir`)
               ingested=None, # what `ingest` returned in this build: its failed units and left-out files are listed
              )->str:
@@ -671,7 +679,7 @@ def data_page(lake=None,    # the lake folder (see `lake_dir`)
     t = cat.assign(start=lambda d: d["start"].str[11:19], end=lambda d: d["end"].str[11:19]).drop(columns=["path"])
     t = t.rename(columns={"crossed_rows": "crossed", "locked_rows": "locked", "one_sided_rows": "one-sided", "mb": "MB"})
     lines += ["## Catalogue", "", f"{len(cat)} partitions, {cat['rows'].sum():,} book rows, {cat['mb'].sum():.1f} MB on disk.", "",
-              _md_table(t.set_index("source").drop(columns=["files"]), floatfmt=".2f"), "", "## Quality, source by source", ""]
+              _md_table(_thousands(t.set_index("source").drop(columns=["files"])), floatfmt=".2f"), "", "## Quality, source by source", ""]
     for src, g in cat.groupby("source"):
         kind = src.split("-")[0]
         units = {}
@@ -684,7 +692,7 @@ def data_page(lake=None,    # the lake folder (see `lake_dir`)
         q = pd.DataFrame(list(units.values())).set_index("files")
         q = q.loc[:, (q != 0).any()]            # a count that is zero for every unit is stated once, below
         zero = sorted(set(k for u in units.values() for k, v in u.items() if k not in q.columns and k != "files"))
-        lines += [f"### {src}", "", SOURCE_NOTES.get(kind, ""), "", _md_table(q, floatfmt=".4g"), ""]
+        lines += [f"### {src}", "", SOURCE_NOTES.get(kind, ""), "", _md_table(_thousands(q), floatfmt=".4g"), ""]
         if zero: lines += [f"Zero in every unit: {', '.join(zero)}.", ""]
     if ingested is not None:
         bad = ingested[ingested["status"].isin(["failed", "conflict"])] if len(ingested) else ingested
