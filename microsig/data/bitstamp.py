@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from numba import njit
 from .binance import _lot_size
-from .core import EVENT_TYPES, LobData, MissingDataError, _cache_lob, _cached_lob, bad_input, book_columns, book_quality, content_key, resolve_data_path
+from .core import read_bytes, EVENT_TYPES, LobData, MissingDataError, _cache_lob, _cached_lob, bad_input, book_columns, book_quality, content_key, resolve_data_path
 
 # %% auto #0
 __all__ = ['BITSTAMP_KINDS', 'BITSTAMP_STATUS', 'BITSTAMP_LOADER_VERSION', 'read_bitstamp_log', 'rebuild_bitstamp_book',
@@ -21,14 +21,7 @@ _LINE = re.compile(rb"^(\d+) ([a-z_]+) (\{.*\})\s*$")
 
 def _read_bz2_lines(path)->list:
     "The lines (bytes) of a bz2 (or plain) file; `DataFormatError` for a corrupt or truncated archive."
-    path = Path(path)
-    if not path.exists(): raise bad_input(path, None, "file not found", MissingDataError)
-    raw = path.read_bytes()
-    if raw[:3] == b"BZh":
-        try: raw = bz2.decompress(raw)
-        except (OSError, EOFError, ValueError) as e: raise bad_input(path, None, f"corrupt or truncated bz2 archive ({e})") from None
-    if not raw.strip(): raise bad_input(path, None, "file is empty")
-    return raw.rstrip(b"\n").split(b"\n")
+    return read_bytes(path).rstrip(b"\n").split(b"\n")
 
 def _units(x, scale:int, what:str)->int:
     "A decimal string or number as an exact integer count of 1/scale units (cents, satoshis)."

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/00_data.ipynb #7216d757
 from __future__ import annotations
-import gzip, hashlib, io, json, os, re, shutil, tempfile, zlib
+import bz2, gzip, hashlib, io, json, os, re, shutil, tempfile, zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,9 +205,9 @@ def book_quality(book:pd.DataFrame)->dict:
             **{k: int(m.sum()) for k, m in invalid_levels(book).items()}}
 
 # %% ../../nbs/00_data.ipynb #eac1366e
-def read_bytes(path, # a plain or gzip-compressed file
+def read_bytes(path, # a plain, gzip- or bz2-compressed file
               )->bytes:
-    "The file's bytes, gunzipped when it is gzip; `DataFormatError` for a missing, empty or corrupt file."
+    "The file's bytes, decompressed when it is gzip or bz2; `DataFormatError` for a missing, empty or corrupt file."
     path = Path(path)
     if not path.exists(): raise bad_input(path, None, "file not found", MissingDataError)
     raw = path.read_bytes()
@@ -215,6 +215,10 @@ def read_bytes(path, # a plain or gzip-compressed file
         try: raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as e:
             raise bad_input(path, None, f"corrupt or truncated gzip archive ({e})") from None
+    elif raw[:3] == b"BZh":
+        try: raw = bz2.decompress(raw)
+        except (OSError, EOFError, ValueError) as e:
+            raise bad_input(path, None, f"corrupt or truncated bz2 archive ({e})") from None
     if not raw.strip(): raise bad_input(path, None, "file is empty")
     return raw
 
