@@ -10,12 +10,12 @@ import numpy as np, pandas as pd, yaml
 from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL, runs_dir,
                            data_fingerprint, code_version as data_code_version, ingest, catalogue,
                            lake_dir)
-from .experiments import read_study, check_parameters, run_tracked, parse_overrides, sweep_main, tracking_client
+from .experiments import read_study, check_parameters, run_tracked, STUDY_SECTION, parse_overrides, sweep_main, tracking_client
 
 # %% auto #0
-__all__ = ['SOURCE_NOTES', 'project_dir', 'load_study', 'missing_data', 'quiet_kernels', 'Progress', 'chapter_keys', 'run_study',
-           'decimate_plotly', 'headline', 'study_summary', 'synthesis', 'reproducibility', 'lift_table', 'lift_figure',
-           'conclusion', 'data_page', 'build_book', 'screenshot_pages', 'report', 'main']
+__all__ = ['METHOD_STUDY', 'SOURCE_NOTES', 'project_dir', 'load_study', 'missing_data', 'quiet_kernels', 'Progress',
+           'chapter_keys', 'run_study', 'decimate_plotly', 'headline', 'study_summary', 'synthesis', 'reproducibility',
+           'lift_table', 'lift_figure', 'conclusion', 'data_page', 'build_book', 'screenshot_pages', 'report', 'main']
 
 # %% ../nbs/90_cli.ipynb #475b10e1
 def project_dir(project=None, # a microsig checkout (`--project`); wins over the lookup
@@ -84,16 +84,19 @@ class Progress:
 
 
 # %% ../nbs/90_cli.ipynb #7ed547d8
+METHOD_STUDY = "synthetic"   # the study whose run of each chapter's method section the book's method pages show
+
 _FINGERPRINT_ARGS = ("source", "path", "levels", "n_events", "seed", "mode", "signal")
 
 def chapter_keys(study:dict,    # a loaded study
                  params:dict,   # its parameters, overrides applied
                  declared:dict, # chapter -> the parameters it declares
                  nbs=None,      # the chapters' folder (default: the project's nbs/)
+                 method:bool=True, # whether the chapters run their method sections (`results_only` otherwise)
                 )->dict:        # chapter -> key
     "Per chapter, a hash of its notebook, its parameters, the data, the code and every key before it in the study."
     fp = data_fingerprint(**{k: params[k] for k in _FINGERPRINT_ARGS if k in params}, root=params.get("data_root"))
-    keys, chain = {}, ""
+    keys, chain = {}, "" if method else "results-only"
     for ch in study["chapters"]:
         src = (Path(nbs or project_dir()/"nbs")/f"{ch}.ipynb").read_bytes()
         mine = {k: v for k, v in params.items() if k in declared[ch] or k.startswith(f"{ch}.")}
@@ -110,6 +113,7 @@ def run_study(study,                 # a study YAML path or a loaded study
               tracking_uri=None,     # MLflow store (default sqlite:///mlruns.db at the project root)
               log=print,             # progress messages
               project=None,          # the microsig checkout whose chapters run (default: see `project_dir`)
+              method:bool=True,      # run the chapters' method sections too (False: results only, see `results_only`)
              )->list:
     "Execute the study's chapters as a tracked MLflow run; a chapter whose key is unchanged keeps its executed notebook."
     nbs = project_dir(project)/"nbs"
@@ -121,7 +125,7 @@ def run_study(study,                 # a study YAML path or a loaded study
     declared = check_parameters(params, every, nbs, where=s["name"])
     dest = Path(out or runs_dir())/s["name"]
     dest.mkdir(parents=True, exist_ok=True)
-    keys = chapter_keys({**s, "chapters": every}, params, declared, nbs)
+    keys = chapter_keys({**s, "chapters": every}, params, declared, nbs, method)
     kept_file = dest/".chapter_keys.json"
     kept = json.loads(kept_file.read_text()) if kept_file.exists() else {}
     todo = [ch for ch in chapters if force or not (dest/f"{ch}.ipynb").exists() or kept.get(ch) != keys[ch]]
@@ -133,7 +137,7 @@ def run_study(study,                 # a study YAML path or a loaded study
         quiet_kernels()
         progress = Progress(s["name"], todo, log)
         r = run_tracked(s, overrides=overrides, out=dest.parent, chapters=todo, tracking_uri=tracking_uri, log=progress,
-                        raise_on_error=False, nbs=nbs)
+                        raise_on_error=False, nbs=nbs, method=method)
         progress.done(r["status"] == "FINISHED")
         ran = [Path(nb).stem for nb in r["notebooks"]]
         if r["status"] != "FINISHED": ran = ran[:-1]   # the last one attempted is the one that failed
@@ -145,9 +149,6 @@ def run_study(study,                 # a study YAML path or a loaded study
 
 # %% ../nbs/90_cli.ipynb #1cbe617f
 _DIRECTIVE = re.compile(r"^\s*#\|\s*([\w-]+)", re.M)
-# where a chapter turns from method to the study's own data: its first section titled "This study's ...",
-# "The study ..." or "Study: ..."
-_STUDY_SECTION = re.compile(r"^##\s+(?:.*\b(?:this|the) study\b|study\b)", re.I | re.M)
 
 def _studies_its_data(nb:Path)->bool:
     "Whether an executed chapter reads its study's parameters (a `parameters` cell): a library chapter has none."
@@ -155,7 +156,7 @@ def _studies_its_data(nb:Path)->bool:
 
 def _results_cells(cells:list)->list:
     "A results page: the chapter's title and purpose, then its study sections (all cells if it has none)."
-    start = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and _STUDY_SECTION.search("".join(c["source"]))), None)
+    start = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and STUDY_SECTION.search("".join(c["source"]))), None)
     if start is None: return cells
     title = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("# ")), None)
     return ([cells[title]] if title is not None and title < start else []) + cells[start:]
@@ -710,7 +711,7 @@ def build_book(ran:list,       # (study, executed notebooks) pairs
                absent=(),      # (study, reason) pairs of studies that did not run
                log=print,
                out=None,       # the runs folder the studies stored their results in
-               method_study:str="synthetic", # whose executed chapters document the method
+               method_study:str=METHOD_STUDY, # whose executed chapters document the method
                lake=None,      # the lake whose catalogue the data chapter shows (None: no data chapter)
                ingested=None,  # what this build's ingest returned (see `data_page`)
               )->Path:
@@ -798,7 +799,8 @@ def screenshot_pages(html,          # the built book's html folder
 # %% ../nbs/90_cli.ipynb #bf62b94b
 def _run_one(study:dict, out, project=None)->list:
     "One study, in a worker process of `report` (its own environment, so studies never share MLflow or store state)."
-    return run_study(study, out=out, log=lambda m: print(m, flush=True), project=project)
+    # the book shows the method once: every other study runs its chapters results only
+    return run_study(study, out=out, log=lambda m: print(m, flush=True), project=project, method=study["name"] == METHOD_STUDY)
 
 def report(params=None,       # the folder of study YAML files (default: params/)
            run:bool=True,     # run the studies (False: rebuild the book from runs/)
@@ -829,7 +831,7 @@ def report(params=None,       # the folder of study YAML files (default: params/
     if not run: results = {s["name"]: [Path(out or runs_dir())/s["name"]/f"{c}.ipynb" for c in s["chapters"]] for s in todo}
     elif workers <= 1:
         for s in todo:
-            try: results[s["name"]] = run_study(s, out=out, log=log, project=root)
+            try: results[s["name"]] = run_study(s, out=out, log=log, project=root, method=s["name"] == METHOD_STUDY)
             except Exception as e: results[s["name"]] = e
     else:
         import multiprocessing as mp
@@ -878,6 +880,7 @@ def _parser()->argparse.ArgumentParser:
     r.add_argument("study", help="params/<study>.yaml"); r.add_argument("--chapters", nargs="*")
     r.add_argument("--out", help="output folder (default runs/)")
     r.add_argument("--force", action="store_true", help="rerun chapters whose inputs did not change")
+    r.add_argument("--results-only", action="store_true", help="leave out each chapter's method examples and tests (as `microsig report` runs every study but the method study)")
     r.add_argument("-p", "--parameter", nargs="+", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter, as papermill's -p: `-p seed 3` or `-p seed=3` (`-p 04_baselines.models=[xgb]` for one chapter)")
     r.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns.db)")
@@ -919,7 +922,8 @@ def main(argv=None):
     try:
         if a.cmd == "run":
             for nb in run_study(a.study, out=a.out, chapters=a.chapters, force=a.force,
-                                overrides=parse_overrides(a.parameter), tracking_uri=a.tracking_uri, project=a.project): print(nb)
+                                overrides=parse_overrides(a.parameter), tracking_uri=a.tracking_uri, project=a.project,
+                                method=not a.results_only): print(nb)
         elif a.cmd == "report": report(run=not a.no_run, workers=a.workers, project=a.project)
         elif a.cmd == "data":
             if a.data_cmd == "fetch":

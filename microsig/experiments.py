@@ -5,7 +5,7 @@ parameters — grids, random draws and Optuna searches — run on Dask, resumabl
 
 # %% ../nbs/08_experiments.ipynb #664bcebd
 from __future__ import annotations
-import argparse, contextlib, difflib, fcntl, functools, hashlib, itertools, json, math, os, re, signal, sqlite3, subprocess
+import argparse, contextlib, difflib, fcntl, functools, hashlib, itertools, json, math, os, re, shutil, signal, sqlite3, subprocess
 import sys, tempfile, time, traceback
 from numbers import Integral, Real
 from pathlib import Path
@@ -20,12 +20,13 @@ def _root()->Path:
     return here if (here/"nbs").is_dir() else project_root()
 
 # %% auto #0
-__all__ = ['METRICS_ENV', 'STUDY_KEYS', 'SWEEP_KEYS', 'THREAD_ENV', 'tracking_uri', 'tracking_client', 'experiment_id',
-           'parse_value', 'parse_overrides', 'flatten_params', 'git_commit', 'data_hash', 'log_chapter_metrics',
-           'frame_metrics', 'chapter_result', 'result_metrics', 'save_store_models', 'read_study',
-           'declared_parameters', 'check_parameters', 'run_tracked', 'read_sweep', 'sample_space', 'combinations',
-           'combination_id', 'run_combination', 'dask_client', 'run_sweep', 'SQLiteJournal', 'optuna_storage',
-           'objective_value', 'sweep_runs', 'sweep_table', 'n_trials', 'summary_text', 'plot_sweep', 'sweep_main']
+__all__ = ['METRICS_ENV', 'STUDY_KEYS', 'STUDY_SECTION', 'SWEEP_KEYS', 'THREAD_ENV', 'tracking_uri', 'tracking_client',
+           'experiment_id', 'parse_value', 'parse_overrides', 'flatten_params', 'git_commit', 'data_hash',
+           'log_chapter_metrics', 'frame_metrics', 'chapter_result', 'result_metrics', 'save_store_models',
+           'read_study', 'declared_parameters', 'check_parameters', 'results_only', 'run_tracked', 'read_sweep',
+           'sample_space', 'combinations', 'combination_id', 'run_combination', 'dask_client', 'run_sweep',
+           'SQLiteJournal', 'optuna_storage', 'objective_value', 'sweep_runs', 'sweep_table', 'n_trials',
+           'summary_text', 'plot_sweep', 'sweep_main']
 
 # %% ../nbs/08_experiments.ipynb #899c88e4
 def tracking_uri(uri=None, # an MLflow tracking URI, or a path to a SQLite `.db` file
@@ -360,6 +361,53 @@ def _log(client, run_id, params=None, metrics=None, tags=None):
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+# %% ../nbs/08_experiments.ipynb #28904013
+# where a chapter turns from method to the study's own data: its first section titled "This study's ...",
+# "The study ..." or "Study: ..."
+STUDY_SECTION = re.compile(r"^##\s+(?:.*\b(?:this|the) study\b|study\b)", re.I | re.M)
+_KEEP_DIRECTIVES = re.compile(r"^\s*#\|\s*(?:export|exports|exporti|default_exp)\b", re.M)
+
+def _names(code:str)->tuple:
+    "(names a cell binds, names it reads) from its code; None if it does not parse (magics, shell lines)."
+    import ast
+    body = "\n".join(l for l in code.splitlines() if not l.lstrip().startswith(("%", "!")))
+    try: tree = ast.parse(body)
+    except SyntaxError: return None
+    binds, reads = set(), set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name): (binds if isinstance(n.ctx, (ast.Store, ast.Del)) else reads).add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): binds.add(n.name)
+        elif isinstance(n, ast.arg): binds.add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name: binds.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            binds.update((a.asname or a.name).split(".")[0] for a in n.names if a.name != "*")
+    return binds, reads
+
+def _only_imports(code:str)->bool:
+    import ast
+    try: tree = ast.parse("\n".join(l for l in code.splitlines() if not l.lstrip().startswith(("%", "!"))))
+    except SyntaxError: return False
+    return bool(tree.body) and all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in tree.body)
+
+def results_only(nb:dict,          # a chapter notebook (nbformat JSON)
+                )->tuple:          # (the notebook to execute, number of code cells left out)
+    "A chapter without its method section's examples and tests: what a study's results page needs, and nothing else."
+    cells = nb["cells"]
+    start = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and STUDY_SECTION.search("".join(c["source"]))), None)
+    if start is None: return nb, 0   # a library chapter: all of it is method
+    code = lambda c: "".join(c["source"])
+    keep = [c["cell_type"] != "code" or i >= start or bool(_KEEP_DIRECTIVES.search(code(c))) or _only_imports(code(c))
+            or "parameters" in (c.get("metadata", {}).get("tags") or []) or _names(code(c)) is None for i, c in enumerate(cells)]
+    names = [_names(code(c)) if c["cell_type"] == "code" else (set(), set()) for c in cells]
+    while True:   # keep every left-out cell that binds a name a kept cell reads and no kept cell binds
+        bound = set().union(*(n[0] for n, k in zip(names, keep) if k and n))
+        wanted = set().union(*(n[1] for n, k in zip(names, keep) if k and n)) - bound
+        add = [i for i, (n, k) in enumerate(zip(names, keep)) if not k and n and n[0] & wanted]
+        if not add: break
+        for i in add: keep[i] = True
+    out = {**nb, "cells": [c for c, k in zip(cells, keep) if k]}
+    return out, sum(1 for c, k in zip(cells, keep) if c["cell_type"] == "code" and not k)
+
 # %% ../nbs/08_experiments.ipynb #3448a6cd
 def _figures(folder:Path, since:float)->list:
     "Figure files written into the chapter's folder since it started."
@@ -426,6 +474,7 @@ def run_tracked(study,              # a study YAML path or a `read_study` dict
                 experiment=None,    # MLflow experiment (default: 'study/<name>')
                 nbs=None,           # the chapters' notebooks folder (default nbs/)
                 log_models:bool=True, # log stored XGBoost/scikit-learn models in MLflow's format
+                method:bool=True,   # run each chapter's method section too (False: `results_only`, for every study but the method study)
                 raise_on_error:bool=True, # re-raise a chapter's exception after recording it (False: return FAILED)
                 log=print,          # progress messages
                )->dict:             # run_id, status, notebooks, metrics, error, wall_s, tracking_overhead_s
@@ -449,12 +498,19 @@ def run_tracked(study,              # a study YAML path or a `read_study` dict
         rid = run.info.run_id
         _log(client, rid, params=flatten_params(params))
     status, error, failed, metrics, notebooks = "FINISHED", None, None, {}, []
+    run_nbs = nbs
+    if not method:   # the chapters as results-only copies, in a folder of their own for this run
+        run_nbs = Path(tempfile.mkdtemp(prefix="microsig-results-only-"))
+        for ch in chapters:
+            ro, left = results_only(json.loads((nbs/f"{ch}.ipynb").read_text()))
+            (run_nbs/f"{ch}.ipynb").write_text(json.dumps(ro))
+            if left: log(f"[{s['name']}] {ch}: results only, {left} method cells left out")
     try:
         for ch in chapters:
             log(f"[{s['name']}] {ch} ...")
             p = {k: v for k, v in params.items() if k in declared[ch]}
             p.update({k.partition(".")[2]: v for k, v in params.items() if k.startswith(f"{ch}.")})   # chapter-scoped
-            r = _track_chapter(client, exp, rid, ch, p, dest, store, nbs, base_tags, clock, log_models)
+            r = _track_chapter(client, exp, rid, ch, p, dest, store, run_nbs, base_tags, clock, log_models)
             metrics.update(r["metrics"]); metrics[f"wall_s__{ch}"] = r["wall_s"]
             notebooks.append(dest/f"{ch}.ipynb")
             log(f"[{s['name']}] {ch} {r['status'].lower()} in {r['wall_s']:.0f} s")
@@ -462,6 +518,8 @@ def run_tracked(study,              # a study YAML path or a `read_study` dict
     except BaseException:
         with clock: _retry(lambda: client.set_terminated(rid, "KILLED"))
         raise
+    finally:
+        if run_nbs is not nbs: shutil.rmtree(run_nbs, ignore_errors=True)
     wall = time.time() - t_start
     with clock:
         if error:
