@@ -25,7 +25,7 @@ from sklearn import metrics as skm
 import xgboost as xgb
 import lightgbm as lgb
 from .data import MicrosigError, time_ns
-from .labels import fit_alpha
+from .labels import fit_alpha, spread_alpha
 
 # %% auto #0
 __all__ = ['BOOK_MODELS', 'BAR_MODELS', 'NULL_FIT_LEAKS', 'NULL_MODELS', 'label_span_end', 'purged_train', 'chronological_split',
@@ -551,7 +551,7 @@ def build_labels(ds:pd.DataFrame,   # the modelling dataset of 03_labels
                  info:dict,          # its info (kind, features, horizons)
                  fractions=(0.6, 0.2, 0.2), # train / val / test shares
                  embargo=0.01,       # rows after each boundary: int or share of the rows
-                 stationary:float=1/3, # book ternary labels: flat share on the training rows
+                 stationary:float=1/3, # book ternary labels: flat share on the training rows (FI-2010 labels; TLOB's use the spread)
                 )->tuple:            # (labels frame: split, y_<target>; info: targets, alpha_<h>, classes)
     "Class labels per target (-1 = unlabelled) and one purged chronological split."
     n = len(ds)
@@ -568,7 +568,10 @@ def build_labels(ds:pd.DataFrame,   # the modelling dataset of 03_labels
             y = np.where(m > 0, 1, np.where(m < 0, 0, -1)); out["classes"][t] = ["down", "up"]
         elif info["kind"] == "book":
             l = ds[f"l_{t}"].to_numpy(float)
-            a = fit_alpha(l[train & np.isfinite(l)], stationary)
+            lab_kind = info.get("label") or {"variant": "fi2010"}
+            # TLOB: theta x the training rows' average quoted spread over their average mid; FI-2010: a fitted flat share
+            a = (spread_alpha(ds, train, lab_kind["theta"]) if lab_kind["variant"] == "tlob"
+                 else fit_alpha(l[train & np.isfinite(l)], stationary))
             with np.errstate(invalid="ignore"): y = np.where(l >= a, 2, np.where(l <= -a, 0, 1))
             y = np.where(np.isfinite(l), y, -1); out[f"alpha_{t}"] = a; out["classes"][t] = ["down", "flat", "up"]
         else:

@@ -575,12 +575,14 @@ def _next_change(mid:np.ndarray)->tuple:
     sign = np.where(j >= 0, np.sign(mid[np.maximum(j, 0)] - mid), np.nan)
     return j.astype(np.int64), sign
 
-def _horizon_columns(price:pd.Series, h:int, smoothed:bool)->dict:
-    "l_h, ret_h, t1_h and pos1_h for a horizon of h rows."
+def _horizon_columns(price:pd.Series, h:int, smoothed:bool, smoothing:int=None)->dict:
+    "l_h, ret_h, t1_h and pos1_h for a horizon of h rows; l_h is TLOB's label with window `smoothing` when given, else FI-2010's."
     n = len(price)
     pos = np.arange(n) + h
     ok = pos < n
-    l = smoothed_label(price, h, 1.0)["l"].to_numpy() if smoothed else forward_return(price, h).to_numpy() / 1e4
+    if not smoothed: l = forward_return(price, h).to_numpy() / 1e4
+    elif smoothing is None: l = smoothed_label(price, h, 1.0)["l"].to_numpy()
+    else: l = smoothed_label(price, int(smoothing), 1.0, "tlob", horizon=h)["l"].to_numpy()
     return {f"l_{h}": l, f"ret_{h}": forward_return(price, h).to_numpy(),
             f"t1_{h}": pd.Series(price.index.take(np.where(ok, pos, 0))).where(ok).to_numpy(),
             f"pos1_{h}": np.where(ok, pos, -1)}
@@ -620,11 +622,17 @@ def _drop_warmup(ds:pd.DataFrame, features:list)->tuple:
 def build_dataset(data,                # LobData (book sources) or validated bars (ohlcv)
                   horizons=(10, 50),   # label horizons in rows: book events or bars
                   feature_spec=None,   # book: a feature_set spec (default LEVEL10_SET, LEVEL1_SET for one level)
+                  label:str="fi2010",  # book: the smoothed label l_h, 'fi2010' (k = h) or 'tlob' (window `smoothing`, horizon h)
+                  smoothing:int=5,     # label='tlob': the smoothing window k in rows (cut to h when longer)
+                  theta:float=1.0,     # label='tlob': the threshold 04 applies, as a multiple of the training span's relative spread
                   **clean_options,     # options of `clean` (books) passed through
                  )->tuple:             # (dataset frame, info dict)
     "The modelling table: cleaned samples, causal features, raw book columns and forward targets."
     hs = [int(h) for h in horizons]
     if not hs or min(hs) < 1: raise MicrosigError(f"horizons must be positive row counts, got {horizons!r}")
+    if label not in ("fi2010", "tlob"): raise MicrosigError(f"label must be 'fi2010' or 'tlob', got {label!r}")
+    if label == "tlob" and not (isinstance(smoothing, Integral) and smoothing >= 1 and isinstance(theta, Real) and theta > 0):
+        raise MicrosigError(f"label='tlob' needs an integer smoothing >= 1 and a theta > 0, got smoothing={smoothing!r}, theta={theta!r}")
     if isinstance(data, LobData):
         raw = data.book.assign(_raw_row=np.arange(len(data.book)))
         cleaned, report = clean(LobData(raw, data.trades, data.events, data.meta, data.ticker), **clean_options)
@@ -639,7 +647,7 @@ def build_dataset(data,                # LobData (book sources) or validated bar
                 "t1_move": pd.Series(mid.index.take(np.maximum(j, 0))).where(j >= 0).to_numpy(), "pos1_move": j}
         p_up = _planted_p_up(data, raw_rows, j)
         if p_up is not None: cols["p_up_true"] = p_up
-        for h in hs: cols.update(_horizon_columns(mid, h, smoothed=True))
+        for h in hs: cols.update(_horizon_columns(mid, h, smoothed=True, smoothing=smoothing if label == "tlob" else None))
         if "mid" in feats: del cols["mid"]  # the level-1 feature set has the mid already
         ds = pd.concat([feats, pd.DataFrame(cols, index=feats.index)], axis=1)
         kind, tick, rows_in = "book", cleaned.meta.get("tick_size"), len(data.book)
@@ -666,6 +674,8 @@ def build_dataset(data,                # LobData (book sources) or validated bar
             "horizons": hs, "tick_size": tick, "rows_in": rows_in, "rows": len(ds), "dropped": {"warm-up": dropped},
             "cleaning": cleaning, "symbol": getattr(data, "meta", {}).get("symbol", "BTCUSDT" if kind == "bars" else None),
             "nan_features": {c: int(n) for c, n in ds[features].isna().sum().items() if n}}
+    if kind == "book":   # how l_h was made, and the threshold rule 04 applies to it
+        info["label"] = {"variant": label, "smoothing": int(smoothing), "theta": float(theta)} if label == "tlob" else {"variant": "fi2010"}
     return ds, info
 
 # %% ../nbs/03_labels.ipynb #862f9b49
