@@ -19,7 +19,7 @@ __all__ = ['MODULES', 'BOOK_MODULES', 'SEQUENCE_VERSION', 'segment_runs', 'windo
            'RNNClassifier', 'LSTMClassifier', 'GRUClassifier', 'sinusoidal_positions', 'TransformerClassifier',
            'MLPClassifier', 'DeepLOB', 'BiN', 'BL', 'TABL', 'BiNCTABL', 'TLOB', 'pick_device', 'predict_windows',
            'train_module', 'plot_train_log', 'make_module', 'SequenceClassifier', 'study_segments',
-           'fit_sequence_models']
+           'fit_sequence_models', 'learning_curve', 'seed_table']
 
 # %% ../nbs/05_sequence.ipynb #c954f632
 def _run_starts(segments, n:int=None)->np.ndarray:
@@ -402,7 +402,7 @@ def _val_scores(p:np.ndarray, y:np.ndarray)->dict:
 def train_module(module:nn.Module,            # freshly initialised module
                  train:WindowDataset,          # training windows (with y, optionally w)
                  val:WindowDataset=None,       # validation windows for early stopping (None: run all epochs)
-                 epochs:int=10,                # maximum epochs
+                 epochs:int=10,                # maximum epochs: a cap; with `val`, early stopping should end training first
                  batch_size:int=64,            # training batch
                  lr:float=1e-3,                # AdamW learning rate
                  weight_decay:float=1e-2,      # AdamW weight decay
@@ -416,7 +416,7 @@ def train_module(module:nn.Module,            # freshly initialised module
                  device="auto",                # 'auto' (CUDA, MPS, CPU) or a device name
                  amp:bool=True,                # float16 autocast + gradient scaling on CUDA
                  progress=None,                # tqdm bar: None = only when interactive
-                )->tuple:                      # (module with the best epoch's weights, per-epoch log DataFrame)
+                )->tuple:                      # (module with the best epoch's weights, per-epoch log: samples seen, losses, `ended`)
     "Train with AdamW, class weights, clipping, ReduceLROnPlateau and early stopping; restore the best epoch."
     from tqdm.auto import tqdm
     if metric not in ("loss", "macro_f1"): raise MicrosigError(f"metric must be 'loss' or 'macro_f1', got {metric!r}")
@@ -438,7 +438,7 @@ def train_module(module:nn.Module,            # freshly initialised module
     prev = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)   # same seed, same weights (CPU)
     try:
-        log, best, best_state, bad = [], np.inf, None, 0
+        log, best, best_state, bad, seen, ended = [], np.inf, None, 0, 0, "epoch cap"
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             module.train()
@@ -457,7 +457,8 @@ def train_module(module:nn.Module,            # freshly initialised module
                     nn.utils.clip_grad_norm_(module.parameters(), clip)
                 scaler.step(opt); scaler.update()
                 tot += float(loss.detach()) * float(wb.sum()); wsum += float(wb.sum())
-            row = {"epoch": epoch, "train_loss": tot / max(wsum, 1e-12), "lr": opt.param_groups[0]["lr"]}
+            seen += m
+            row = {"epoch": epoch, "samples": seen, "train_loss": tot / max(wsum, 1e-12), "lr": opt.param_groups[0]["lr"]}
             if val is not None and len(val):
                 row.update(_val_scores(predict_windows(module, val), val.y[val.ends].numpy()))
                 score = sign * row["val_loss" if metric == "loss" else "val_macro_f1"]
@@ -466,10 +467,10 @@ def train_module(module:nn.Module,            # freshly initialised module
                 else: bad += 1
             row["seconds"] = time.perf_counter() - t0
             log.append(row)
-            if val is not None and len(val) and bad >= patience: break
+            if val is not None and len(val) and bad >= patience: ended = "early stopping"; break
     finally: torch.use_deterministic_algorithms(prev)
     if best_state is not None: module.load_state_dict(best_state)
-    out = pd.DataFrame(log)
+    out = pd.DataFrame(log).assign(ended=ended if val is not None and len(val) else "no validation")
     out["best"] = (out.index == int(np.argmin(sign * out["val_loss" if metric == "loss" else "val_macro_f1"]))) if "val_loss" in out else False
     return module, out
 
@@ -506,18 +507,20 @@ def make_module(name:str,           # a key of MODULES
     if name in ("mlp", "binctabl", "tlob"): kwargs = {"window": window, **kwargs}
     return MODULES[name](n_features, n_classes, **kwargs)
 
-def _resolve_norm(norm:str,          # 'auto', 'column', 'deeplob', 'none' or None
+def _resolve_norm(norm:str,          # 'auto', 'column', 'deeplob', 'rolling', 'none' or None
                   module:str,        # the module's name
-                 )->str:             # the scaling `_zscore_stats` applies
-    "The input scaling of a module: 'auto' is DeepLOB's shared price/size z-score for DeepLOB, the per-column one otherwise."
-    if norm == "auto": return "deeplob" if module == "deeplob" else "column"
+                 )->str:             # the scaling `_zscore_stats` or `_rolling_scaled` applies
+    "The input scaling of a module: 'auto' is DeepLOB's rolling price/size z-score for DeepLOB, the per-column one otherwise."
+    if norm == "auto": return "rolling" if module == "deeplob" else "column"
+    if norm not in ("column", "deeplob", "rolling", "none", None): raise MicrosigError(f"norm must be 'auto', 'column', 'deeplob', 'rolling' or None, got {norm!r}")
     return norm
 
 def _zscore_stats(X:np.ndarray, norm:str, chunk:int=1 << 15)->tuple:
     "Per-column mean and scale of training rows (finite values), per column or DeepLOB's shared price / size statistics."
     k = X.shape[1]
     if norm is None or norm == "none": return np.zeros(k), np.ones(k)
-    if norm not in ("column", "deeplob"): raise MicrosigError(f"norm must be 'column', 'deeplob' or None, got {norm!r}")
+    if norm not in ("column", "deeplob", "rolling"): raise MicrosigError(f"norm must be 'column', 'deeplob', 'rolling' or None, got {norm!r}")
+    if norm == "rolling": return np.zeros(k), np.ones(k)   # its statistics move with the rows: `_rolling_scaled`
     g = np.arange(k) if norm == "column" else np.arange(k) % 2     # deeplob: prices (even columns), sizes (odd)
     ng = int(g.max()) + 1
     def sums(shift):   # count, sum and sum of squares of (x - shift) per group, a chunk of rows at a time
@@ -549,6 +552,27 @@ def _scaled(X, mean:np.ndarray, scale:np.ndarray, chunk:int=1 << 15)->tuple:
         if bad.any(): n_bad += int(bad.sum()); z[bad] = 0.0
     return Z, n_bad
 
+def _rolling_scaled(X, window:int, min_rows:int=20)->tuple:
+    "Prices (even columns) and sizes (odd) standardised by the pooled mean and sd of their group over rows t-window+1..t; (float32 Z, values filled)."
+    X = np.asarray(X, dtype=np.float64)
+    if not (isinstance(window, Integral) and window >= 2): raise MicrosigError(f"norm_window must be an integer >= 2, got {window!r}")
+    Z = np.empty(X.shape, np.float32)
+    for g in (np.arange(0, X.shape[1], 2), np.arange(1, X.shape[1], 2)):
+        x = X[:, g]
+        fin = np.isfinite(x)
+        base = np.nanmean(x[: max(window, 1)]) if fin[: max(window, 1)].any() else 0.0
+        d = np.where(fin, x - base, 0.0)   # shifted: no cancellation in E[x^2] - E[x]^2 at BTC's price level
+        roll = lambda v: pd.Series(v).rolling(window, min_periods=1).sum().to_numpy()
+        c, s1, s2 = roll(fin.sum(1).astype(float)), roll(d.sum(1)), roll((d * d).sum(1))
+        m = s1 / np.maximum(c, 1)
+        sd = np.sqrt(np.maximum(s2 / np.maximum(c, 1) - m * m, 0.0))
+        rows = np.arange(len(X)) + 1
+        sd = np.where((np.minimum(rows, window) >= min_rows) & (sd > 1e-12), sd, np.nan)   # too few rows yet, or a flat stretch
+        Z[:, g] = (d - m[:, None]) / sd[:, None]
+    bad = ~np.isfinite(Z)
+    Z[bad] = 0.0
+    return Z, int(bad.sum())
+
 # %% ../nbs/05_sequence.ipynb #ebdf8f7a
 class SequenceClassifier(ClassifierMixin, BaseEstimator):
     "A PyTorch sequence model over windows of the last `window` rows, as a scikit-learn classifier."
@@ -566,7 +590,8 @@ class SequenceClassifier(ClassifierMixin, BaseEstimator):
                  max_train_windows:int=None,       # per-epoch random subset of training windows (bounded CPU runs)
                  max_eval_windows:int=None,        # evenly spaced subset of validation windows for early stopping
                  validation_fraction:float=0.1,    # without eval_set: the last share of fitting rows validates
-                 norm:str="auto",                  # 'auto' (DeepLOB: 'deeplob', others: 'column'), 'column', 'deeplob' or None
+                 norm:str="auto",                  # 'auto' (DeepLOB: 'rolling', others: 'column'), 'column', 'deeplob', 'rolling' or None
+                 norm_window:int=200,              # norm='rolling': rows whose prices and sizes standardise row t (t's own included)
                  seed:int=0,                       # weights, batch order, dropout
                  device:str="auto",                # 'auto' = CUDA, MPS, CPU
                  amp:bool=True,                    # mixed precision on CUDA
@@ -581,6 +606,11 @@ class SequenceClassifier(ClassifierMixin, BaseEstimator):
         if y is not None: ends = ends[y[ends] >= 0]
         if limit is not None and len(ends) > limit: ends = ends[np.linspace(0, len(ends) - 1, int(limit)).round().astype(np.int64)]
         return WindowDataset(Z, ends, self.window, y=y, w=w), dropped
+
+    def _transform(self, X)->tuple:
+        "Scaled float32 inputs and the count of values filled: fitted statistics, or for 'rolling' those of the rows up to each row."
+        if self.norm_ == "rolling": return _rolling_scaled(X, self.norm_window)
+        return _scaled(X, self.mean_, self.scale_)
 
     def _codes(self, y)->np.ndarray:
         "Class codes 0..K-1 per row, -1 where unlabelled (NaN) or of a class unseen in training."
@@ -635,7 +665,7 @@ def fit(self:SequenceClassifier, X,               # (n, F) per-row features in t
     # rows before `cut` only: the validation tail, and eval_set, are later data the scaler must not see
     self.norm_ = _resolve_norm(self.norm, self.module)
     self.mean_, self.scale_ = _zscore_stats(X[:cut], self.norm_)
-    Z, self.n_filled_ = _scaled(X, self.mean_, self.scale_)
+    Z, self.n_filled_ = self._transform(X)
     yc = self._codes(yo)
     w = None if sample_weight is None else np.asarray(sample_weight, np.float32)
     ytr = np.where(np.arange(n) < cut, yc, -1)
@@ -649,7 +679,7 @@ def fit(self:SequenceClassifier, X,               # (n, F) per-row features in t
     elif isinstance(self.class_weight, dict): cw = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
     if eval_set is not None:
         Xv, yv, sv = (tuple(eval_set) + (None,))[:3]
-        Zv, _ = _scaled(np.asarray(Xv, dtype=float), self.mean_, self.scale_)
+        Zv, _ = self._transform(np.asarray(Xv, dtype=float))
         val, _ = self._windows(Zv, segment_runs(sv, len(Zv)), self._codes(yv), limit=self.max_eval_windows)
     elif cut < n: val, _ = self._windows(Z, runs, np.where(np.arange(n) >= cut, yc, -1), limit=self.max_eval_windows)
     else: val = None
@@ -671,7 +701,7 @@ def predict_proba(self:SequenceClassifier, X,     # (n, F) per-row features in t
     if not hasattr(self, "module_"): raise MicrosigError("SequenceClassifier is not fitted: call fit first")
     X = np.asarray(X, dtype=float) if not isinstance(X, np.ndarray) or X.dtype.kind not in "fiu" else X
     if X.ndim != 2 or X.shape[1] != self.n_features_in_: raise MicrosigError(f"X must have {self.n_features_in_} columns, got shape {X.shape}")
-    Z, _ = _scaled(X, self.mean_, self.scale_)
+    Z, _ = self._transform(X)
     ds, _ = self._windows(Z, segment_runs(segments, len(Z)))
     P = np.tile(self.prior_, (len(Z), 1))
     with _threads(self.num_threads):
@@ -717,7 +747,7 @@ def _store_load(cls:SequenceClassifier, folder):
     return est
 
 # %% ../nbs/05_sequence.ipynb #b5774055
-SEQUENCE_VERSION = "sequence-2"   # bump when a default here changes: it is part of the stored result's key
+SEQUENCE_VERSION = "sequence-3"   # bump when a default here changes: it is part of the stored result's key
 
 def study_segments(split:np.ndarray,   # per-row split labels (04_baselines)
                    index=None,         # bars: the DatetimeIndex, to cut at gaps in the bar clock
@@ -738,7 +768,7 @@ def fit_sequence_models(Xf:np.ndarray,        # (n, F) feature matrix, rows by p
                         models:list,          # module names
                         segments:np.ndarray,  # per-row segment labels (`study_segments`)
                         params:dict,          # SequenceClassifier arguments shared by all models
-                        deeplob_params:dict=None, # overrides for DeepLOB
+                        overrides:dict=None,  # model name -> SequenceClassifier arguments for that model only
                         metrics_fn=None,      # (y, proba, classes) -> dict
                        )->tuple:              # (predictions, metrics, train_log, fitted models by name)
     "Fit every model on every target: train on 'train', stop early on 'val', predict 'val' and 'test'."
@@ -753,7 +783,7 @@ def fit_sequence_models(Xf:np.ndarray,        # (n, F) feature matrix, rows by p
         for name in models:
             if name in BOOK_MODULES and Xb is None: raise MicrosigError(f"{name} reads the raw book columns: pass Xb (a book dataset)")
             X = Xb if name in BOOK_MODULES else Xf
-            kw = {**params, **((deeplob_params or {}) if name == "deeplob" else {}), "module": name}
+            kw = {**params, **(overrides or {}).get(name, {}), "module": name}
             (a, b), (va, vb) = blocks["train"], blocks["val"]
             t0 = time.perf_counter()
             clf = SequenceClassifier(**kw).fit(X[a:b], yf[a:b], segments=segments[a:b],
@@ -775,3 +805,25 @@ def fit_sequence_models(Xf:np.ndarray,        # (n, F) feature matrix, rows by p
             logs.append(clf.train_log_.assign(target=t, model=name, fit_seconds=fit_s, train_windows=clf.n_train_windows_))
             fitted[f"model_{name}_{t}"] = clf
     return (pd.concat(preds, ignore_index=True), pd.DataFrame(mets), pd.concat(logs, ignore_index=True), fitted)
+
+# %% ../nbs/05_sequence.ipynb #e7110f5f
+def learning_curve(log:pd.DataFrame,   # one fit's training log (`SequenceClassifier.train_log_`)
+                   tol:float=0.002,    # a validation loss within tol of the best counts as flat
+                  )->dict:             # epochs, samples, best and flattening points, how training ended
+    "Where a fit's learning curve flattens and where its best epoch was, in training windows seen."
+    if "val_loss" not in log: raise MicrosigError("the log has no validation scores: early stopping and the curve need a validation set")
+    v, n = log["val_loss"].to_numpy(), log["samples"].to_numpy()
+    b = int(np.argmin(v))
+    return {"epochs": len(log), "samples": int(n[-1]), "best_samples": int(n[b]), "flat_samples": int(n[np.flatnonzero(v <= v[b] + tol)[0]]),
+            "best_val_loss": float(v[b]), "best_val_accuracy": float(log["val_accuracy"].iloc[b]), "ended": str(log["ended"].iloc[-1])}
+
+def seed_table(seed_metrics:pd.DataFrame, # per-seed metrics: target, model, split, seed and the scores
+               scores=("macro_f1", "weighted_f1", "mcc", "accuracy"), # columns to summarise
+               split:str="test",           # the split reported
+              )->pd.DataFrame:             # (target, model) x (score, mean|sd), and the number of seeds
+    "LOBCAST's table: each score's mean and standard deviation (ddof 1) over seeds, per target and model."
+    m = seed_metrics[seed_metrics["split"] == split]
+    g = m.groupby(["target", "model"], sort=False)
+    out = g[list(scores)].agg(["mean", "std"])
+    out[("seeds", "n")] = g["seed"].nunique()
+    return out
