@@ -1,4 +1,4 @@
-"""Model benchmark: DeepLOB and LSTM training and inference throughput, XGBoost fit time on GOOG, window memory.
+"""Model benchmark: DeepLOB, BiN-CTABL, TLOB and LSTM training and inference throughput, XGBoost fit time on GOOG, window memory.
 
 Prints samples per second (forward + backward + AdamW step, batch 64, T = 100, 40 inputs) on the CPU, and on CUDA when
 a GPU is present; XGBoost's fit time on the GOOG level-10 feature matrix; and the peak memory of building the
@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 from torch import nn
 from microsig.data import data_dir, load_lobster, simulate_lob
 from microsig.features import LEVEL10_SET, feature_set
-from microsig.sequence import DeepLOB, LSTMClassifier, SequenceClassifier, WindowDataset, window_ends, _scaled, _zscore_stats
+from microsig.sequence import DeepLOB, BiNCTABL, TLOB, LSTMClassifier, SequenceClassifier, WindowDataset, window_ends, _scaled, _zscore_stats
 
 B, T, F = 64, 100, 40
 ROUNDS = 3   # timing rounds; the best is reported
@@ -97,6 +97,13 @@ def bench_torch(device="cpu", compile=False):
             clf = SequenceClassifier("deeplob", window=T, epochs=1, max_train_windows=1280, validation_fraction=0, norm="deeplob", progress=False)
             t = time.perf_counter(); clf.fit(book, yb); best = max(best, 1280 / (time.perf_counter() - t))
         print(f"  DeepLOB via SequenceClassifier.fit (all in) : {best:8.0f} samples/s")
+    # the order-book models at the window the report's studies give them (05_sequence's book_window)
+    xw = torch.randn(B, 48, F, device=dev)
+    for name, make in (("DeepLOB", DeepLOB), ("BiN-CTABL", lambda: BiNCTABL(window=48)), ("TLOB", lambda: TLOB(window=48))):
+        m = make().to(dev)
+        inp, lay = (xw[:, None], cl) if name == "DeepLOB" else (xw, None)
+        r = max(train_rate(m, inp, y, lay, steps=10) for _ in range(ROUNDS))
+        print(f"  {name + ' train, T = 48':<44}: {r:8.0f} samples/s  ({m.n_params:,} parameters)")
     lstm = LSTMClassifier(F).to(dev)
     print(f"  LSTM(64) train                              : {max(train_rate(lstm, x[:, 0], y) for _ in range(ROUNDS)):8.0f} samples/s")
     print(f"  LSTM(64) inference                          : {max(infer_rate(LSTMClassifier(F).to(dev), xi[:, 0]) for _ in range(ROUNDS)):8.0f} samples/s")

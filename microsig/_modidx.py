@@ -308,6 +308,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'microsig.cli._clock': ('cli.html#_clock', 'microsig/cli.py'),
                               'microsig.cli._copy_for_book': ('cli.html#_copy_for_book', 'microsig/cli.py'),
                               'microsig.cli._decimate_trace': ('cli.html#_decimate_trace', 'microsig/cli.py'),
+                              'microsig.cli._deep_literature': ('cli.html#_deep_literature', 'microsig/cli.py'),
                               'microsig.cli._directives': ('cli.html#_directives', 'microsig/cli.py'),
                               'microsig.cli._flat_counts': ('cli.html#_flat_counts', 'microsig/cli.py'),
                               'microsig.cli._folded': ('cli.html#_folded', 'microsig/cli.py'),

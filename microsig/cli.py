@@ -450,6 +450,25 @@ def _toc(studies:list, method:bool, data:bool=False)->str:
     return "# written by `microsig report` from params/: do not edit\n" + yaml.safe_dump(
         {"format": "jb-book", "root": "intro", "parts": parts}, sort_keys=False, allow_unicode=True)
 
+# what the papers report for the order-book models, against which a study's seed-averaged scores are read
+_DEEP_PAPERS = {"deeplob": ("weighted_f1", "DeepLOB 0.834 weighted F1 on FI-2010 at k = 10; reproductions 0.75–0.80"),
+                "binctabl": ("macro_f1", "LOBCAST: BiN-CTABL about 0.61 macro F1 on LOBSTER stocks (0.826 ± 0.070 on FI-2010)"),
+                "tlob": ("macro_f1", "TLOB: 0.928 F1 on FI-2010 (first version), gains on LOBSTER TSLA/INTC")}
+
+def _deep_literature(study:str, out=None)->list:
+    "Rows of the literature table: each order-book model's test score over 05's seeds (mean ± sd) at each horizon, beside its paper."
+    r = _newest(study, "05_sequence", out)
+    sm = r.get("seed_metrics") if r is not None else None
+    if not isinstance(sm, pd.DataFrame) or not len(sm) or sm["seed"].nunique() < 2: return []
+    rows = []
+    for (tgt, model), g in sm[sm["split"] == "test"].groupby(["target", "model"], sort=False):
+        if model not in _DEEP_PAPERS or str(tgt) == "move": continue
+        key, paper = _DEEP_PAPERS[model]
+        v = g[key].to_numpy(float)
+        rows.append({"study": study, "measure": f"{model}: test {key.replace('_', ' ').replace('f1', 'F1')} at k = {tgt}, {len(v)} seeds",
+                     "here": f"{v.mean():.3f} ± {v.std(ddof=1):.3f}", "paper": paper})
+    return rows
+
 def _literature(studies:list, out=None)->pd.DataFrame|None:
     "The literature reproductions of each book study next to the papers' numbers."
     rows = []
@@ -484,6 +503,7 @@ def _literature(studies:list, out=None)->pd.DataFrame|None:
                 if cm is not None and tgt in cm.index:
                     rows.append({"study": s["name"], "measure": f"macro F1 at k = {tgt}, model chosen on validation ({cm.loc[tgt, 'model']})",
                                  "here": cm.loc[tgt, "macro_f1"], "paper": "LOBCAST: about 0.61 at best on LOBSTER stocks"})
+        rows += _deep_literature(s["name"], out)
     if not rows: return None
     t = pd.DataFrame(rows).set_index(["study", "measure"])
     t.index = [f"{a}: {b}" for a, b in t.index]; t.index.name = "study: measure"
@@ -554,8 +574,9 @@ def reproducibility(studies:list, ran:list)->str:
     lines += ["## What this report cannot claim", "",
               "* One trading day per NASDAQ stock (LOBSTER's free samples) and eleven minutes of Binance: results on them "
               "are case studies, not estimates of how a signal behaves across days and regimes.",
-              "* Deep models train on CPU with bounded epochs and subsampled windows (the chapters say how much); the "
-              "full-size configurations are parameter files, not results shown here.",
+              "* Deep models train on CPU until early stopping, each epoch a fresh draw of a few thousand training windows "
+              "(05_sequence says how many, and where each learning curve flattened); the full-size configurations are "
+              "parameter files, not results shown here.",
               "* Simulated books are a ruler for the pipeline (a known ceiling and a known null), not evidence about markets.", ""]
     return "\n".join(lines)
 
