@@ -24,7 +24,7 @@ def report_book(tmp_path_factory):
     data is missing; the book built once, read by the CLI and browser tests. One study per kind of data page: every
     real-data study (LOBSTER at 10 and at 1 level, Binance, OHLCV bars), one lake study per raw format, and, of the
     simulator's, `synthetic` alone (cut to 20,000 events): sim_null and sim_signal run the same cells on the same source
-    with another `mode`, and each 00_data run costs its whole method section (about 25 s of CPU), not its events."""
+    with another `mode`. `synthetic` is the method study, so it runs 00_data whole; the others run it results only."""
     import papermill as pm
     from microsig.cli import report
     tmp = tmp_path_factory.mktemp("report")
