@@ -5,7 +5,7 @@ parameters — grids, random draws and Optuna searches — run on Dask, resumabl
 
 # %% ../nbs/08_experiments.ipynb #664bcebd
 from __future__ import annotations
-import argparse, contextlib, difflib, fcntl, functools, hashlib, itertools, json, math, os, re, shutil, signal, sqlite3, subprocess
+import argparse, ast, contextlib, difflib, fcntl, functools, hashlib, itertools, json, math, os, re, shutil, signal, sqlite3, subprocess
 import sys, tempfile, time, traceback
 from numbers import Integral, Real
 from pathlib import Path
@@ -367,24 +367,32 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STUDY_SECTION = re.compile(r"^##\s+(?:.*\b(?:this|the) study\b|study\b)", re.I | re.M)
 _KEEP_DIRECTIVES = re.compile(r"^\s*#\|\s*(?:export|exports|exporti|default_exp)\b", re.M)
 
+class _TopLevel(ast.NodeVisitor):
+    "The names a cell binds at module level, and every name it reads; bodies of functions, classes and comprehensions bind only their own scope."
+    def __init__(self): self.binds, self.reads = set(), set()
+    def visit_Name(self, n): (self.binds if isinstance(n.ctx, (ast.Store, ast.Del)) else self.reads).add(n.id)
+    def _scope(self, n):   # its name is bound here; what it binds inside is local, what it reads may be a global
+        if hasattr(n, "name"): self.binds.add(n.name)
+        inner = _TopLevel()
+        for c in ast.iter_child_nodes(n): inner.visit(c)
+        self.reads |= inner.reads
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _scope
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _scope
+    def visit_Import(self, n): self.binds.update((a.asname or a.name).split(".")[0] for a in n.names if a.name != "*")
+    visit_ImportFrom = visit_Import
+    def visit_ExceptHandler(self, n):
+        if n.name: self.binds.add(n.name)
+        self.generic_visit(n)
+
 def _names(code:str)->tuple:
-    "(names a cell binds, names it reads) from its code; None if it does not parse (magics, shell lines)."
-    import ast
+    "(names a cell binds at module level, names it reads) from its code; None if it does not parse (magics, shell lines)."
     body = "\n".join(l for l in code.splitlines() if not l.lstrip().startswith(("%", "!")))
     try: tree = ast.parse(body)
     except SyntaxError: return None
-    binds, reads = set(), set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name): (binds if isinstance(n.ctx, (ast.Store, ast.Del)) else reads).add(n.id)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): binds.add(n.name)
-        elif isinstance(n, ast.arg): binds.add(n.arg)
-        elif isinstance(n, ast.ExceptHandler) and n.name: binds.add(n.name)
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):
-            binds.update((a.asname or a.name).split(".")[0] for a in n.names if a.name != "*")
-    return binds, reads
+    v = _TopLevel(); v.visit(tree)
+    return v.binds, v.reads
 
 def _only_imports(code:str)->bool:
-    import ast
     try: tree = ast.parse("\n".join(l for l in code.splitlines() if not l.lstrip().startswith(("%", "!"))))
     except SyntaxError: return False
     return bool(tree.body) and all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in tree.body)

@@ -770,8 +770,9 @@ def fit_sequence_models(Xf:np.ndarray,        # (n, F) feature matrix, rows by p
                         params:dict,          # SequenceClassifier arguments shared by all models
                         overrides:dict=None,  # model name -> SequenceClassifier arguments for that model only
                         metrics_fn=None,      # (y, proba, classes) -> dict
+                        predict=("val", "test"), # the blocks predicted and scored ('test' alone: a further seed's scores)
                        )->tuple:              # (predictions, metrics, train_log, fitted models by name)
-    "Fit every model on every target: train on 'train', stop early on 'val', predict 'val' and 'test'."
+    "Fit every model on every target: train on 'train', stop early on 'val', predict 'val' and 'test' (or `predict`)."
     split = labels["split"].to_numpy()
     blocks = {s: (int(np.flatnonzero(split == s)[0]), int(np.flatnonzero(split == s)[-1]) + 1) for s in ("train", "val", "test")}
     kmax = max(len(c) for c in classes.values())
@@ -789,16 +790,16 @@ def fit_sequence_models(Xf:np.ndarray,        # (n, F) feature matrix, rows by p
             clf = SequenceClassifier(**kw).fit(X[a:b], yf[a:b], segments=segments[a:b],
                                                eval_set=(X[va:vb], yf[va:vb], segments[va:vb]))
             fit_s = time.perf_counter() - t0
-            a0 = blocks["val"][0]
+            a0 = min(blocks[s][0] for s in predict)
             P = clf.predict_proba(X[a0:], segments=segments[a0:])             # val and test: windows stay inside each
             full = np.full((len(P), K), np.nan); full[:, clf.classes_.astype(int)] = P
             pos = np.arange(a0, len(X))
-            keep = np.isin(split[pos], ["val", "test"]) & (y[pos] >= 0)
+            keep = np.isin(split[pos], list(predict)) & (y[pos] >= 0)
             fr = pd.DataFrame({"pos": pos[keep], "target": t, "model": name, "split": split[pos][keep], "y": y[pos][keep],
                                "no_window": clf.no_window_[keep]})
             for c in range(kmax): fr[f"p_{c}"] = full[keep, c] if c < K else np.nan
             preds.append(fr)
-            for s in ("val", "test"):
+            for s in predict:
                 g = fr[fr.split == s]
                 m = metrics_fn(g.y.to_numpy(), g[[f"p_{c}" for c in range(K)]].to_numpy(), np.arange(K))
                 mets.append({"target": t, "model": name, "split": s, **m})
