@@ -418,7 +418,8 @@ def train_module(module:nn.Module,            # freshly initialised module
                  progress=None,                # tqdm bar: None = only when interactive
                 )->tuple:                      # (module with the best epoch's weights, per-epoch log: samples seen, losses, `ended`)
     "Train with AdamW, class weights, clipping, ReduceLROnPlateau and early stopping; restore the best epoch."
-    from tqdm.auto import tqdm
+    show = _show_progress(progress)
+    if show: from tqdm.auto import tqdm   # imported only to be shown: in a kernel without ipywidgets it warns on import
     if metric not in ("loss", "macro_f1"): raise MicrosigError(f"metric must be 'loss' or 'macro_f1', got {metric!r}")
     if len(train) == 0: raise MicrosigError("no training windows: every labelled row lacks a full window inside its segment")
     dev = pick_device(device) if isinstance(device, str) else device
@@ -443,7 +444,7 @@ def train_module(module:nn.Module,            # freshly initialised module
             t0 = time.perf_counter()
             module.train()
             tot, wsum = 0.0, 0.0
-            for xb, yb, wb in tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not _show_progress(progress)):
+            for xb, yb, wb in (tqdm(loader, desc=f"epoch {epoch}", leave=False) if show else loader):
                 xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
                 wb = torch.ones(len(yb), device=dev) if wb is None else wb.to(dev, non_blocking=True)
                 with torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp):
