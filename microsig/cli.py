@@ -459,14 +459,14 @@ def _deep_literature(study:str, out=None)->list:
     "Rows of the literature table: each order-book model's test score over 05's seeds (mean ± sd) at each horizon, beside its paper."
     r = _newest(study, "05_sequence", out)
     sm = r.get("seed_metrics") if r is not None else None
-    if not isinstance(sm, pd.DataFrame) or not len(sm) or sm["seed"].nunique() < 2: return []
+    if not isinstance(sm, pd.DataFrame) or not len(sm) or sm["seed"].nunique() < 2: return []   # a study that ran one seed
     rows = []
     for (tgt, model), g in sm[sm["split"] == "test"].groupby(["target", "model"], sort=False):
         if model not in _DEEP_PAPERS or str(tgt) == "move": continue
         key, paper = _DEEP_PAPERS[model]
         v = g[key].to_numpy(float)
         rows.append({"study": study, "measure": f"{model}: test {key.replace('_', ' ').replace('f1', 'F1')} at k = {tgt}, {len(v)} seeds",
-                     "here": f"{v.mean():.3f} ± {v.std(ddof=1):.3f}", "paper": paper})
+                     "here": f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v[0]:.3f} (one seed)", "paper": paper})
     return rows
 
 def _literature(studies:list, out=None)->pd.DataFrame|None:
