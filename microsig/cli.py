@@ -465,7 +465,7 @@ def _deep_literature(study:str, out=None)->list:
         if model not in _DEEP_PAPERS or str(tgt) == "move": continue
         key, paper = _DEEP_PAPERS[model]
         v = g[key].to_numpy(float)
-        rows.append({"study": study, "measure": f"{model}: test {key.replace('_', ' ').replace('f1', 'F1')} at k = {tgt}, {len(v)} seeds",
+        rows.append({"study": study, "measure": f"{model}: test {key.replace('_', ' ').replace('f1', 'F1')} at k = {tgt}, {len(v)} seed{'s' if len(v) > 1 else ''}",
                      "here": f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v[0]:.3f} (one seed)", "paper": paper})
     return rows
 
