@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, yaml
 from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL, runs_dir,
                            data_fingerprint, code_version as data_code_version, ingest, catalogue,
                            lake_dir)
-from .experiments import read_study, check_parameters, run_tracked, STUDY_SECTION, parse_overrides, sweep_main, tracking_client
+from .experiments import read_study, check_parameters, run_tracked, study_start, parse_overrides, sweep_main, tracking_client
 
 # %% auto #0
 __all__ = ['METHOD_STUDY', 'SOURCE_NOTES', 'project_dir', 'load_study', 'missing_data', 'quiet_kernels', 'Progress',
@@ -156,7 +156,7 @@ def _studies_its_data(nb:Path)->bool:
 
 def _results_cells(cells:list)->list:
     "A results page: the chapter's title and purpose, then its study sections (all cells if it has none)."
-    start = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and STUDY_SECTION.search("".join(c["source"]))), None)
+    start = study_start(cells)
     if start is None: return cells
     title = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("# ")), None)
     return ([cells[title]] if title is not None and title < start else []) + cells[start:]

@@ -23,9 +23,9 @@ def _root()->Path:
 __all__ = ['METRICS_ENV', 'STUDY_KEYS', 'STUDY_SECTION', 'SWEEP_KEYS', 'THREAD_ENV', 'tracking_uri', 'tracking_client',
            'experiment_id', 'parse_value', 'parse_overrides', 'flatten_params', 'git_commit', 'data_hash',
            'log_chapter_metrics', 'frame_metrics', 'chapter_result', 'result_metrics', 'save_store_models',
-           'read_study', 'declared_parameters', 'check_parameters', 'results_only', 'run_tracked', 'read_sweep',
-           'sample_space', 'combinations', 'combination_id', 'run_combination', 'dask_client', 'run_sweep',
-           'SQLiteJournal', 'optuna_storage', 'objective_value', 'sweep_runs', 'sweep_table', 'n_trials',
+           'read_study', 'declared_parameters', 'check_parameters', 'study_start', 'results_only', 'run_tracked',
+           'read_sweep', 'sample_space', 'combinations', 'combination_id', 'run_combination', 'dask_client',
+           'run_sweep', 'SQLiteJournal', 'optuna_storage', 'objective_value', 'sweep_runs', 'sweep_table', 'n_trials',
            'summary_text', 'plot_sweep', 'sweep_main']
 
 # %% ../nbs/08_experiments.ipynb #899c88e4
@@ -384,29 +384,32 @@ class _TopLevel(ast.NodeVisitor):
         if n.name: self.binds.add(n.name)
         self.generic_visit(n)
 
-def _names(code:str)->tuple:
-    "(names a cell binds at module level, names it reads) from its code; None if it does not parse (magics, shell lines)."
-    body = "\n".join(l for l in code.splitlines() if not l.lstrip().startswith(("%", "!")))
-    try: tree = ast.parse(body)
+def _parse(code:str):
+    "A code cell's syntax tree, its IPython magic and shell lines left out; None if it does not parse."
+    try: return ast.parse("\n".join(l for l in code.splitlines() if not l.lstrip().startswith(("%", "!"))))
     except SyntaxError: return None
+
+def _names(tree)->tuple:
+    "(names a cell binds at module level, names it reads)."
     v = _TopLevel(); v.visit(tree)
     return v.binds, v.reads
 
-def _only_imports(code:str)->bool:
-    try: tree = ast.parse("\n".join(l for l in code.splitlines() if not l.lstrip().startswith(("%", "!"))))
-    except SyntaxError: return False
-    return bool(tree.body) and all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in tree.body)
+def study_start(cells:list)->int|None:
+    "Index of a chapter's first study section heading (`STUDY_SECTION`); None for a library chapter."
+    return next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and STUDY_SECTION.search("".join(c["source"]))), None)
 
 def results_only(nb:dict,          # a chapter notebook (nbformat JSON)
                 )->tuple:          # (the notebook to execute, number of code cells left out)
     "A chapter without its method section's examples and tests: what a study's results page needs, and nothing else."
     cells = nb["cells"]
-    start = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and STUDY_SECTION.search("".join(c["source"]))), None)
+    start = study_start(cells)
     if start is None: return nb, 0   # a library chapter: all of it is method
     code = lambda c: "".join(c["source"])
-    keep = [c["cell_type"] != "code" or i >= start or bool(_KEEP_DIRECTIVES.search(code(c))) or _only_imports(code(c))
-            or "parameters" in (c.get("metadata", {}).get("tags") or []) or _names(code(c)) is None for i, c in enumerate(cells)]
-    names = [_names(code(c)) if c["cell_type"] == "code" else (set(), set()) for c in cells]
+    trees = [_parse(code(c)) if c["cell_type"] == "code" else None for c in cells]
+    only_imports = lambda t: t is not None and bool(t.body) and all(isinstance(x, (ast.Import, ast.ImportFrom)) for x in t.body)
+    keep = [c["cell_type"] != "code" or i >= start or bool(_KEEP_DIRECTIVES.search(code(c))) or only_imports(t)
+            or "parameters" in (c.get("metadata", {}).get("tags") or []) or t is None for i, (c, t) in enumerate(zip(cells, trees))]
+    names = [_names(t) if t is not None else (set(), set()) for t in trees]
     while True:   # keep every left-out cell that binds a name a kept cell reads and no kept cell binds
         bound = set().union(*(n[0] for n, k in zip(names, keep) if k and n))
         wanted = set().union(*(n[1] for n, k in zip(names, keep) if k and n)) - bound
