@@ -47,6 +47,13 @@ texlive:
 ## the pytest files run after 04-07 (the rest run beside them): about 250 s of CPU of the ~530 pytest takes
 PYTEST_A := tests/test_experiments.py tests/test_store_cache.py tests/test_book_features.py
 
+## kernels and test processes run side by side, one core each: a thread pool per process would oversubscribe the cores
+test: export OMP_NUM_THREADS=1
+test: export MKL_NUM_THREADS=1
+test: export OPENBLAS_NUM_THREADS=1
+test: export NUMEXPR_NUM_THREADS=1
+test: export NUMBA_NUM_THREADS=1
+
 ## make test: set up, check the package matches the notebooks, run the notebook and pytest tests, check notebooks are clean
 test: $(STAMP) $(HBT_STAMP) chromium
 	$(BIN)/nbdev-export

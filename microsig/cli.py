@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, yaml
 from .data import (MicrosigError, data_dir, project_root, fetch_lobster_sample, LOBSTER_SAMPLE_URL, runs_dir,
                            data_fingerprint, code_version as data_code_version, ingest, catalogue,
                            lake_dir)
-from .experiments import read_study, check_parameters, run_tracked, study_start, parse_overrides, sweep_main, tracking_client
+from .experiments import read_study, check_parameters, run_tracked, study_start, THREAD_ENV, parse_overrides, sweep_main, tracking_client
 
 # %% auto #0
 __all__ = ['METHOD_STUDY', 'SOURCE_NOTES', 'project_dir', 'load_study', 'missing_data', 'quiet_kernels', 'Progress',
@@ -820,7 +820,10 @@ def screenshot_pages(html,          # the built book's html folder
 # %% ../nbs/90_cli.ipynb #bf62b94b
 def _run_one(study:dict, out, project=None)->list:
     "One study, in a worker process of `report` (its own environment, so studies never share MLflow or store state)."
-    # the book shows the method once: every other study runs its chapters results only
+    # the book shows the method once: every other study runs its chapters results only. Studies run side by side, one
+    # core each: a kernel's BLAS, numba or torch pool of one thread per core would contend with the other study's
+    # (measured: two DeepLOB trainings side by side at 2 threads each ran 47 windows/s, at 1 thread each 400)
+    os.environ.update(THREAD_ENV)
     return run_study(study, out=out, log=lambda m: print(m, flush=True), project=project, method=study["name"] == METHOD_STUDY)
 
 def report(params=None,       # the folder of study YAML files (default: params/)
