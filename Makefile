@@ -60,12 +60,12 @@ test: $(STAMP) $(HBT_STAMP) chromium
 	@if [ -n "$$(git status --porcelain -- microsig)" ]; then \
 	  git status --porcelain -- microsig; \
 	  echo "microsig/ differs from what nbs/ exports: run nbdev-export and commit both"; exit 1; fi
-	# 00-03, 07a and 07b (the peer check and the study steps: small examples of their own), the runner and the page
+	# 00-03, 07a and 07b (the peer check and the study steps: small examples of their own), 09a (its own simulated lake), the runner and the page
 	# helpers, two at a time; then two lanes, one per core, balanced on measured CPU seconds (about 470 and 500): 04-07
 	# in order (each reads what the one before stored in runs/), then the pytest files that run chapters or sweeps;
 	# beside them 09 (reads 03's dataset), 08 (its studies run in temporary folders) and the other pytest files (the
 	# session's report fixture among them). Both pytest runs use temporary folders only.
-	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3][a-z]?|07a|07b|9[01])_'
+	$(BIN)/nbdev-test --n-workers 2 --timing --file-re '^(0[0-3][a-z]?|07a|07b|09a|9[01])_'
 	( for nb in 04_baselines 05_sequence 06_calibration 07_backtest; do \
 	  $(BIN)/nbdev-test --timing nbs/$$nb.ipynb || exit 1; done; \
 	  $(BIN)/python -m pytest -q --durations=15 $(PYTEST_A) ) & chain=$$!; \

@@ -910,6 +910,8 @@ def _parser()->argparse.ArgumentParser:
                    help="override a parameter, as papermill's -p: `-p seed 3` or `-p seed=3` (`-p 04_baselines.models=[xgb]` for one chapter)")
     r.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns.db)")
     r.add_argument("--project", help="the microsig checkout whose chapters run (default: the one this package is installed from)")
+    r.add_argument("--workers", type=int, help="a multi-day study's local Dask worker processes (its `workers` parameter)")
+    r.add_argument("--scheduler", help="a multi-day study on a running Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786")
     sub.add_parser("sweep", help="run a parameter sweep on Dask, tracked in MLflow (microsig sweep --help)", add_help=False)
     rep = sub.add_parser("report", help="run every study whose data is present, then build the book")
     rep.add_argument("--no-run", action="store_true", help="rebuild the book from runs/ without running")
@@ -946,8 +948,9 @@ def main(argv=None):
     for name in ("mlflow.store.db.utils", "alembic"): logging.getLogger(name).setLevel(logging.WARNING)
     try:
         if a.cmd == "run":
+            cluster = {k: v for k, v in (("workers", a.workers), ("scheduler", a.scheduler)) if v is not None}
             for nb in run_study(a.study, out=a.out, chapters=a.chapters, force=a.force,
-                                overrides=parse_overrides(a.parameter), tracking_uri=a.tracking_uri, project=a.project,
+                                overrides={**parse_overrides(a.parameter), **cluster}, tracking_uri=a.tracking_uri, project=a.project,
                                 method=not a.results_only): print(nb)
         elif a.cmd == "report": report(run=not a.no_run, workers=a.workers, project=a.project)
         elif a.cmd == "data":

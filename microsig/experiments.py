@@ -20,9 +20,9 @@ def _root()->Path:
     return here if (here/"nbs").is_dir() else project_root()
 
 # %% auto #0
-__all__ = ['METRICS_ENV', 'STUDY_KEYS', 'STUDY_SECTION', 'SWEEP_KEYS', 'THREAD_ENV', 'tracking_uri', 'tracking_client',
-           'experiment_id', 'parse_value', 'parse_overrides', 'flatten_params', 'git_commit', 'data_hash',
-           'log_chapter_metrics', 'frame_metrics', 'chapter_result', 'result_metrics', 'save_store_models',
+__all__ = ['METRICS_ENV', 'STUDY_KEYS', 'RANGE_KEYS', 'STUDY_SECTION', 'SWEEP_KEYS', 'THREAD_ENV', 'tracking_uri',
+           'tracking_client', 'experiment_id', 'parse_value', 'parse_overrides', 'flatten_params', 'git_commit',
+           'data_hash', 'log_chapter_metrics', 'frame_metrics', 'chapter_result', 'result_metrics', 'save_store_models',
            'read_study', 'declared_parameters', 'check_parameters', 'study_start', 'results_only', 'run_tracked',
            'read_sweep', 'sample_space', 'combinations', 'combination_id', 'run_combination', 'dask_client',
            'run_sweep', 'SQLiteJournal', 'optuna_storage', 'objective_value', 'sweep_runs', 'sweep_table', 'n_trials',
@@ -270,7 +270,8 @@ def save_store_models(folder,           # a result folder (manifest.json)
     return done
 
 # %% ../nbs/08_experiments.ipynb #1c104dc7
-STUDY_KEYS = {"title", "description", "chapters", "parameters", "requires"}
+STUDY_KEYS = {"title", "description", "chapters", "parameters", "requires", "lake", "symbols", "dates"}
+RANGE_KEYS = ("lake", "symbols", "dates")   # a multi-day study's range of the lake: parameters of its chapters (09a_days)
 
 def _yaml_mapping(path:Path, kind:str, keys:str)->dict:
     "A YAML file that must hold a mapping; `MicrosigError` naming the file for a missing file, bad YAML or another shape."
@@ -293,7 +294,7 @@ def read_study(path, # a study YAML file
     for ch in s["chapters"]:
         if not (nbs/f"{ch}.ipynb").exists(): raise MicrosigError(f"{path.stem}: chapter {ch} has no notebook {nbs/f'{ch}.ipynb'}")
     s = {"description": "", "requires": [], **s, "name": path.stem, "path": str(path.resolve())}
-    s["parameters"] = {**(s.get("parameters") or {}), "study": path.stem}
+    s["parameters"] = {**(s.get("parameters") or {}), **{k: s.pop(k) for k in RANGE_KEYS if k in s}, "study": path.stem}
     return s
 
 @functools.lru_cache(maxsize=128)
@@ -678,13 +679,20 @@ def dask_client(workers:int=2,   # local worker processes, one thread each
     "A Dask client: on an existing scheduler, or on a LocalCluster on 127.0.0.1 without a dashboard."
     import logging
     from distributed import Client, LocalCluster
+    # the client is made and closed, not entered: `with Client` binds it to the context it was entered in, and a
+    # notebook that opens the cluster in one cell and closes it in another runs those in different contexts
     if scheduler:
-        with Client(scheduler) as c: yield c
+        c = Client(scheduler)
+        try: yield c
+        finally: c.close()
         return
     with LocalCluster(host="127.0.0.1", dashboard_address=None, n_workers=workers, threads_per_worker=1, processes=True,
-                      silence_logs=logging.ERROR, env=THREAD_ENV) as cluster, Client(cluster) as c:
-        c.run(_warm_worker)     # every worker imports MLflow and papermill now, in parallel, not in its first task
-        yield c
+                      silence_logs=logging.ERROR, env=THREAD_ENV) as cluster:
+        c = Client(cluster)
+        try:
+            c.run(_warm_worker)     # every worker imports MLflow and papermill now, in parallel, not in its first task
+            yield c
+        finally: c.close()
 
 def _warm_worker():
     import mlflow, papermill, mlflow.entities  # noqa: F401
