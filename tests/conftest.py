@@ -36,6 +36,7 @@ def report_book(tmp_path_factory):
     for p in sorted((ROOT/"params").glob("*.yaml")):
         s = yaml.safe_load(p.read_text())
         if s.get("parameters", {}).get("source") == "simulator" and p.stem != "synthetic": continue
+        if "symbols" in s: continue   # a multi-day study (09a_days) has no one-day data page of its own
         if s.get("parameters", {}).get("source") == "lake":   # one lake study per raw format (two equity days are one page kind)
             kind = Path(s["parameters"]["path"]["ingest"][0]).parts[0]
             if kind in lake_kinds: continue
