@@ -20,7 +20,7 @@ def _root()->Path:
     return here if (here/"nbs").is_dir() else project_root()
 
 # %% auto #0
-__all__ = ['METRICS_ENV', 'STUDY_KEYS', 'RANGE_KEYS', 'STUDY_SECTION', 'SWEEP_KEYS', 'THREAD_ENV', 'tracking_uri',
+__all__ = ['METRICS_ENV', 'RANGE_KEYS', 'STUDY_KEYS', 'STUDY_SECTION', 'SWEEP_KEYS', 'THREAD_ENV', 'tracking_uri',
            'tracking_client', 'experiment_id', 'parse_value', 'parse_overrides', 'flatten_params', 'git_commit',
            'data_hash', 'log_chapter_metrics', 'frame_metrics', 'chapter_result', 'result_metrics', 'save_store_models',
            'read_study', 'declared_parameters', 'check_parameters', 'study_start', 'results_only', 'run_tracked',
@@ -270,8 +270,8 @@ def save_store_models(folder,           # a result folder (manifest.json)
     return done
 
 # %% ../nbs/08_experiments.ipynb #1c104dc7
-STUDY_KEYS = {"title", "description", "chapters", "parameters", "requires", "lake", "symbols", "dates"}
 RANGE_KEYS = ("lake", "symbols", "dates")   # a multi-day study's range of the lake: parameters of its chapters (09a_days)
+STUDY_KEYS = {"title", "description", "chapters", "parameters", "requires", *RANGE_KEYS}
 
 def _yaml_mapping(path:Path, kind:str, keys:str)->dict:
     "A YAML file that must hold a mapping; `MicrosigError` naming the file for a missing file, bad YAML or another shape."
